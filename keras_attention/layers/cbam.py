@@ -1,0 +1,103 @@
+import keras
+from keras import ops
+
+from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.squeeze_excitation import SqueezeExcitation
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class CBAM(AttentionBlock):
+    """Convolutional Block Attention Module (Woo et al., 2018).
+
+    Channel attention, then spatial attention on its result:
+
+    - channel: `Mc = sigmoid(MLP(avg_pool(x)) + MLP(max_pool(x)))` with one shared MLP
+      `C -> C / r -> C` (ReLU, biases), `x' = Mc * x`. This is `SqueezeExcitation` with
+      `pooling=("avg", "max")`.
+    - spatial: `Ms = sigmoid(BN(conv7x7([mean_c(x'); max_c(x')])))`, a 2 -> 1 convolution
+      without bias followed by BatchNormalization, and `y = Ms * x'`.
+
+    Args:
+        reduction: reduction ratio of the channel MLP (16).
+        kernel_size: size of the spatial convolution (7).
+        pooling: pooling modes of the channel attention (`("avg", "max")`).
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+        training: whether the BatchNormalization uses batch statistics.
+
+    Example:
+
+    >>> x = np.random.rand(2, 8, 8, 32).astype("float32")
+    >>> CBAM()(x).shape
+    (2, 8, 8, 32)
+    """
+
+    def __init__(
+        self, reduction=16, kernel_size=7, pooling=("avg", "max"), data_format=None, **kwargs
+    ):
+        super().__init__(data_format=data_format, **kwargs)
+        self.reduction = reduction
+        self.kernel_size = kernel_size
+        self.pooling = tuple(pooling) if not isinstance(pooling, str) else pooling
+        policy = self.statistics_policy()
+        # The channel gate runs in the block's own policy: SqueezeExcitation computes its
+        # map in full precision itself and returns x' in the compute dtype.
+        self.channel_attention = SqueezeExcitation(
+            reduction=reduction,
+            pooling=pooling,
+            data_format=self.data_format,
+            dtype=self.dtype_policy,
+            name="channel_attention",
+        )
+        self.spatial_conv = keras.layers.Conv2D(
+            1,
+            kernel_size,
+            padding="same",
+            use_bias=False,
+            data_format=self.data_format,
+            dtype=policy,
+            name="spatial_conv",
+        )
+        # CBAM's BasicConv uses BatchNorm2d(eps=1e-5, momentum=0.01): Keras momentum 0.99.
+        self.spatial_norm = keras.layers.BatchNormalization(
+            axis=self.channel_axis,
+            epsilon=1e-5,
+            momentum=0.99,
+            dtype=policy,
+            name="spatial_norm",
+        )
+
+    def build(self, input_shape):
+        self.input_channels(input_shape)
+        self.channel_attention.build(input_shape)
+        map_shape = list(input_shape)
+        map_shape[self.channel_axis] = 2
+        self.spatial_conv.build(tuple(map_shape))
+        map_shape[self.channel_axis] = 1
+        self.spatial_norm.build(tuple(map_shape))
+
+    def call(self, inputs, training=None):
+        x = self.channel_attention(self.compute_input(inputs))
+        stats = self.statistics_input(x)
+        descriptor = ops.concatenate(
+            [
+                ops.mean(stats, axis=self.channel_axis, keepdims=True),
+                ops.max(stats, axis=self.channel_axis, keepdims=True),
+            ],
+            axis=self.channel_axis,
+        )
+        gate = ops.sigmoid(self.spatial_norm(self.spatial_conv(descriptor), training=training))
+        return self.rescale(x, gate)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "reduction": self.reduction,
+                "kernel_size": self.kernel_size,
+                "pooling": self.pooling,
+            }
+        )
+        return config

@@ -1,0 +1,90 @@
+import keras
+from keras import ops
+
+from keras_attention.layers.base import AttentionBlock
+
+
+def hard_swish(x):
+    return x * ops.relu6(x + 3.0) / 6.0
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class CoordinateAttention(AttentionBlock):
+    """Coordinate Attention (Hou et al., 2021).
+
+    The feature map is average pooled along each direction: over the width for a per-row
+    vector, over the height for a per-column vector. Both are concatenated along the spatial
+    axis and transformed together by a 1x1 convolution to `max(min_units, C // reduction)`
+    channels (with bias), BatchNormalization and hard swish, then split again; a 1x1
+    convolution per direction (with bias) and a sigmoid give `a_h` (per row) and `a_w` (per
+    column), and `y = x * a_h * a_w`.
+
+    Args:
+        reduction: reduction ratio of the shared transform (32).
+        min_units: lower bound on its channels (8).
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+        training: whether the BatchNormalization uses batch statistics.
+
+    Example:
+
+    >>> x = np.random.rand(2, 8, 6, 32).astype("float32")
+    >>> CoordinateAttention()(x).shape
+    (2, 8, 6, 32)
+    """
+
+    def __init__(self, reduction=32, min_units=8, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.reduction = reduction
+        self.min_units = min_units
+        self.norm = keras.layers.BatchNormalization(
+            axis=self.channel_axis,
+            epsilon=1e-5,
+            momentum=0.9,
+            dtype=self.statistics_policy(),
+            name="norm",
+        )
+
+    def _conv(self, filters, name):
+        return keras.layers.Conv2D(
+            filters, 1, data_format=self.data_format, dtype=self.statistics_policy(), name=name
+        )
+
+    def build(self, input_shape):
+        channels = self.input_channels(input_shape)
+        hidden = max(self.min_units, channels // self.reduction)
+        self.transform = self._conv(hidden, "transform")
+        self.attend_rows = self._conv(channels, "attend_rows")
+        self.attend_columns = self._conv(channels, "attend_columns")
+        strip = [None, None, None, None]
+        strip[self.channel_axis] = channels
+        self.transform.build(tuple(strip))
+        strip[self.channel_axis] = hidden
+        self.norm.build(tuple(strip))
+        self.attend_rows.build(tuple(strip))
+        self.attend_columns.build(tuple(strip))
+
+    def call(self, inputs, training=None):
+        x = self.compute_input(inputs)
+        stats = self.statistics_input(x)
+        h_axis, w_axis = self.spatial_axes
+        height = ops.shape(x)[h_axis]
+        # rows: (N, H, 1, C); columns laid out along the same axis: (N, W, 1, C).
+        rows = ops.mean(stats, axis=w_axis, keepdims=True)
+        columns = ops.swapaxes(ops.mean(stats, axis=h_axis, keepdims=True), h_axis, w_axis)
+        both = ops.concatenate([rows, columns], axis=h_axis)
+        both = hard_swish(self.norm(self.transform(both), training=training))
+        if self.data_format == "channels_last":
+            rows, columns = both[:, :height], both[:, height:]
+        else:
+            rows, columns = both[:, :, :height], both[:, :, height:]
+        a_rows = ops.sigmoid(self.attend_rows(rows))
+        a_columns = ops.swapaxes(ops.sigmoid(self.attend_columns(columns)), h_axis, w_axis)
+        return self.rescale(x, a_rows * a_columns)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"reduction": self.reduction, "min_units": self.min_units})
+        return config

@@ -1,0 +1,78 @@
+import math
+
+import keras
+from keras import ops
+
+from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.pooling import GlobalPooling
+
+
+def eca_kernel_size(channels, gamma=2, b=1):
+    """ECA's adaptive kernel size: the odd number nearest above `|log2(C) / gamma + b / gamma|`."""
+    t = int(abs((math.log2(channels) + b) / gamma))
+    return t if t % 2 else t + 1
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class ECA(AttentionBlock):
+    """Efficient Channel Attention (Wang et al., 2020).
+
+    `y = sigmoid(conv1d_k(pool(x))) * x`: a 1-D convolution without bias slides over the pooled
+    channel vector, so each channel's gate depends on its k neighbours. k is chosen from the
+    channel count, `k = odd(|log2(C) / gamma + b / gamma|)`, unless given.
+
+    Args:
+        kernel_size: size k of the 1-D convolution; `None` derives it from the channels.
+        gamma, b: constants of the adaptive kernel size (2 and 1).
+        pooling: pooling mode (`"avg"` as in the paper; `"max"`, `"min"`, `"mix"`).
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+
+    Example:
+
+    >>> x = np.random.rand(2, 8, 8, 64).astype("float32")
+    >>> layer = ECA()
+    >>> layer(x).shape
+    (2, 8, 8, 64)
+    >>> layer.conv.kernel.shape  # k = 3 for 64 channels
+    (3, 1, 1)
+    """
+
+    def __init__(self, kernel_size=None, gamma=2, b=1, pooling="avg", data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.kernel_size = kernel_size
+        self.gamma = gamma
+        self.b = b
+        self.pooling = pooling
+        self.pool = GlobalPooling(
+            pooling, data_format=self.data_format, dtype=self.statistics_policy(), name="pool"
+        )
+
+    def build(self, input_shape):
+        channels = self.input_channels(input_shape)
+        size = self.kernel_size or eca_kernel_size(channels, self.gamma, self.b)
+        self.pool.build(input_shape)
+        self.conv = keras.layers.Conv1D(
+            1, size, padding="same", use_bias=False, dtype=self.statistics_policy(), name="conv"
+        )
+        self.conv.build((None, channels, 1))
+
+    def call(self, inputs):
+        x = self.compute_input(inputs)
+        pooled = self.pool(self.statistics_input(x))
+        gate = ops.sigmoid(self.conv(pooled[:, :, None])[:, :, 0])
+        return self.rescale(x, self.channel_map(gate))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "kernel_size": self.kernel_size,
+                "gamma": self.gamma,
+                "b": self.b,
+                "pooling": self.pooling,
+            }
+        )
+        return config

@@ -1,0 +1,164 @@
+"""Global pooling strategies shared by every block, and adaptive average pooling.
+
+The SPEM paper's point is that the pooling that summarises a feature map is a choice for every
+attention block, not a fixed global average. `GlobalPooling` is the one implementation of the
+four strategies; the blocks take a `pooling=` argument and use it.
+"""
+
+import keras
+from keras import ops
+
+from keras_attention.layers.base import (
+    feature_map_channels,
+    spatial_axes,
+    standardize_data_format,
+)
+
+POOLING_MODES = ("avg", "max", "min", "mix")
+_REDUCERS = {"avg": ops.mean, "max": ops.max, "min": ops.min}
+
+
+def check_pooling_mode(mode, owner):
+    if mode not in POOLING_MODES:
+        raise ValueError(
+            f"{owner}: unknown pooling mode {mode!r}; expected one of {POOLING_MODES}."
+        )
+    return mode
+
+
+def global_pool(x, mode, data_format="channels_last"):
+    """Reduces a feature map over its spatial axes to `(batch, channels)`.
+
+    `mode` is `"avg"`, `"max"` or `"min"`; the learnable `"mix"` needs weights and lives in
+    `GlobalPooling`.
+    """
+    if mode not in _REDUCERS:
+        raise ValueError(f"global_pool: mode must be one of {tuple(_REDUCERS)}, got {mode!r}.")
+    return _REDUCERS[mode](x, axis=spatial_axes(data_format))
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class GlobalPooling(keras.layers.Layer):
+    """Global pooling of a feature map: average, max, min or a learnable max/min mix.
+
+    The mix is the SPEM pooling module: with a learnable 2-vector `p` (initial 0.5, 0.5),
+    `lambda = p1^2 / (p1^2 + p2^2)` and the pooled vector is
+    `lambda * max_pool(x) + (1 - lambda) * min_pool(x)`. Because `lambda` does not depend on the
+    scale of `p`, SPEM bounds `p` with the penalty `mix_penalty * (p1^2 + p2^2)`, added through
+    `add_loss` each time the mix is used.
+
+    Args:
+        mode: `"avg"`, `"max"`, `"min"` or `"mix"`.
+        mix_penalty: coefficient of the penalty on `p` (mode `"mix"` only); 0 disables it.
+        data_format: `"channels_last"` or `"channels_first"`; defaults to
+            `keras.config.image_data_format()`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+
+    Returns:
+        A `(batch, channels)` tensor.
+
+    Example:
+
+    >>> x = np.random.rand(2, 8, 8, 16).astype("float32")
+    >>> GlobalPooling("mix")(x).shape
+    (2, 16)
+    """
+
+    def __init__(self, mode="avg", mix_penalty=0.0, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.mode = check_pooling_mode(mode, f"{type(self).__name__} layer '{self.name}'")
+        self.mix_penalty = float(mix_penalty)
+        self.data_format = standardize_data_format(data_format)
+        self.mix_weights = None
+
+    def build(self, input_shape):
+        feature_map_channels(self, input_shape, self.data_format)
+        self.build_mix()
+
+    def build_mix(self):
+        """Creates `p` for mode "mix"; also called by blocks that only use `mix()`."""
+        if self.mode == "mix" and self.mix_weights is None:
+            self.mix_weights = self.add_weight(
+                name="mix_weights",
+                shape=(2,),
+                initializer=keras.initializers.Constant(0.5),
+            )
+        self.built = True
+
+    def mix_coefficient(self):
+        """`lambda = p1^2 / (p1^2 + p2^2)`, the weight of the max pool (no epsilon, as SPEM)."""
+        squares = ops.square(self.mix_weights)
+        return squares[0] / (squares[0] + squares[1])
+
+    def mix(self, from_max, from_min):
+        """`lambda * from_max + (1 - lambda) * from_min`, adding the penalty on `p`."""
+        if self.mix_penalty:
+            self.add_loss(self.mix_penalty * ops.sum(ops.square(self.mix_weights)))
+        lam = ops.cast(self.mix_coefficient(), from_max.dtype)
+        return lam * from_max + (1.0 - lam) * from_min
+
+    def call(self, inputs):
+        if self.mode == "mix":
+            return self.mix(
+                global_pool(inputs, "max", self.data_format),
+                global_pool(inputs, "min", self.data_format),
+            )
+        return global_pool(inputs, self.mode, self.data_format)
+
+    def compute_output_shape(self, input_shape):
+        channel = -1 if self.data_format == "channels_last" else 1
+        return (input_shape[0], input_shape[channel])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"mode": self.mode, "mix_penalty": self.mix_penalty, "data_format": self.data_format}
+        )
+        return config
+
+
+def _adaptive_pool_matrix(length, output_size, dtype):
+    """(output_size, length) averaging matrix with PyTorch's adaptive pooling bins:
+    bin i covers [floor(i * L / n), ceil((i + 1) * L / n))."""
+    positions = ops.arange(length)
+    bins = ops.arange(output_size)
+    start = (bins * length) // output_size
+    end = ((bins + 1) * length + output_size - 1) // output_size
+    inside = ops.logical_and(
+        positions[None, :] >= start[:, None], positions[None, :] < end[:, None]
+    )
+    inside = ops.cast(inside, dtype)
+    return inside / ops.sum(inside, axis=1, keepdims=True)
+
+
+def adaptive_average_pool(x, output_size, data_format="channels_last"):
+    """Average pools a feature map of any spatial size to `output_size` (height, width).
+
+    Matches `torch.nn.functional.adaptive_avg_pool2d`, also when the input size is not a
+    multiple of the output size, and works with spatial sizes unknown until run time.
+    """
+    out_h, out_w = output_size
+    shape = ops.shape(x)
+    h_axis, w_axis = spatial_axes(data_format)
+    rows = _adaptive_pool_matrix(shape[h_axis], out_h, x.dtype)
+    cols = _adaptive_pool_matrix(shape[w_axis], out_w, x.dtype)
+    if data_format == "channels_last":
+        return ops.einsum("ih,nhwc,jw->nijc", rows, x, cols)
+    return ops.einsum("ih,nchw,jw->ncij", rows, x, cols)
+
+
+def spatial_moments(x, data_format="channels_last", keepdims=False):
+    """Per-channel mean and unbiased variance over the spatial axes of a feature map.
+
+    The variance divides by n - 1 (PyTorch's `var`/`std` default, used by SRM and SGE), floored
+    at 1 so that a 1x1 map gives 0 rather than NaN.
+    """
+    axes = spatial_axes(data_format)
+    shape = ops.shape(x)
+    count = ops.cast(shape[axes[0]] * shape[axes[1]], x.dtype)
+    mean = ops.mean(x, axis=axes, keepdims=True)
+    variance = ops.sum(ops.square(x - mean), axis=axes, keepdims=keepdims)
+    variance = variance / ops.maximum(count - 1.0, 1.0)
+    return (mean if keepdims else ops.squeeze(mean, axis=axes)), variance

@@ -1,0 +1,82 @@
+"""Short names for the attention blocks, so that models and the command line accept a name,
+a Layer class, a Layer instance (used as a template) or a callable that returns a Layer."""
+
+import inspect
+
+import keras
+
+from keras_attention.layers.cbam import CBAM
+from keras_attention.layers.coordinate_attention import CoordinateAttention
+from keras_attention.layers.eca import ECA
+from keras_attention.layers.spem import SPEM
+from keras_attention.layers.squash_spatial_attention import SquashSpatialAttention
+from keras_attention.layers.squeeze_excitation import SqueezeExcitation
+from keras_attention.layers.sge import SGE
+from keras_attention.layers.srm import SRM
+
+_REGISTRY = {
+    "se": SqueezeExcitation,
+    "ssa": SquashSpatialAttention,
+    "spem": SPEM,
+    "cbam": CBAM,
+    "eca": ECA,
+    "srm": SRM,
+    "sge": SGE,
+    "coord": CoordinateAttention,
+}
+
+
+def names():
+    """The registered block names, in registration order."""
+    return list(_REGISTRY)
+
+
+def register(name, factory):
+    """Registers `factory` (a Layer class or a callable returning a Layer) under `name`."""
+    key = name.lower()
+    if not callable(factory):
+        raise TypeError(f"register: factory for {name!r} must be callable, got {factory!r}.")
+    _REGISTRY[key] = factory
+    return factory
+
+
+def get(identifier, **kwargs):
+    """Returns a new attention layer for `identifier`, or `None` for `None`.
+
+    Args:
+        identifier: a registered name (see `names()`), a `keras.layers.Layer` subclass, a Layer
+            instance (a new layer is made from its config) or a callable returning a Layer.
+        **kwargs: constructor arguments for the block (for example `reduction=8`).
+
+    Example:
+
+    >>> get("se", reduction=8).reduction
+    8
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _REGISTRY:
+            raise ValueError(
+                f"Unknown attention block {identifier!r}; expected one of {names()}, "
+                "a Layer class or a callable returning a Layer."
+            )
+        factory = _REGISTRY[key]
+    elif isinstance(identifier, keras.layers.Layer):
+        config = identifier.get_config()
+        config.pop("name", None)
+        config.update(kwargs)
+        return type(identifier).from_config(config)
+    elif callable(identifier):
+        factory = identifier
+    else:
+        raise TypeError(
+            f"Cannot make an attention block from {identifier!r}: expected a name from "
+            f"{names()}, a Layer class, a Layer instance or a callable."
+        )
+    layer = factory(**kwargs)
+    if not isinstance(layer, keras.layers.Layer):
+        kind = "class" if inspect.isclass(factory) else "callable"
+        raise TypeError(f"The attention {kind} {factory!r} returned {layer!r}, not a Layer.")
+    return layer

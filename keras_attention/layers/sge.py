@@ -1,0 +1,65 @@
+import keras
+from keras import ops
+
+from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.grouping import check_groups, expand_groups, grouped_saliency
+from keras_attention.layers.pooling import global_pool, spatial_moments
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class SGE(AttentionBlock):
+    """Spatial Group-wise Enhance (Li et al., 2019).
+
+    Channels are split into `groups` groups. In each group, the similarity of every position to
+    the group's global average feature, `t = sum_c(avg_pool(x)_c * x_c)`, is normalised over the
+    spatial positions (`(t - mean) / (unbiased std + 1e-5)`), scaled and shifted by the group's
+    `weight` and `bias` (initial 0 and 1) and passed through a sigmoid to scale the group:
+    `2 * groups` parameters.
+
+    Args:
+        groups: number of channel groups (64); must divide the channels.
+        epsilon: added to the standard deviation (1e-5).
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+
+    Example:
+
+    >>> x = np.random.rand(2, 8, 8, 64).astype("float32")
+    >>> SGE(groups=8)(x).shape
+    (2, 8, 8, 64)
+    """
+
+    def __init__(self, groups=64, epsilon=1e-5, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.groups = int(groups)
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        channels = self.input_channels(input_shape)
+        check_groups(self, self.groups, channels, input_shape)
+        self.group_weight = self.add_weight(
+            name="group_weight", shape=(self.groups,), initializer="zeros"
+        )
+        self.group_bias = self.add_weight(
+            name="group_bias", shape=(self.groups,), initializer="ones"
+        )
+
+    def call(self, inputs):
+        x = self.compute_input(inputs)
+        stats = self.statistics_input(x)
+        pooled = global_pool(stats, "avg", self.data_format)
+        similarity = grouped_saliency(stats, pooled, self.groups, self.data_format, reduce="sum")
+        mean, variance = spatial_moments(similarity, self.data_format, keepdims=True)
+        normalised = (similarity - mean) / (ops.sqrt(variance) + self.epsilon)
+        gate = ops.sigmoid(
+            normalised * self.channel_map(self.group_weight[None, :])
+            + self.channel_map(self.group_bias[None, :])
+        )
+        return self.rescale(x, expand_groups(gate, self.channels, self.data_format))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"groups": self.groups, "epsilon": self.epsilon})
+        return config

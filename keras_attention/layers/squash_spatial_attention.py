@@ -1,0 +1,88 @@
+import keras
+from keras import ops
+
+from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.grouping import check_groups, expand_groups, grouped_saliency
+from keras_attention.layers.pooling import GlobalPooling
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class SquashSpatialAttention(AttentionBlock):
+    """Squash and Spatial Attention (SSA) block of SSANet.
+
+    The squash `caM = pool(x)` (no parameters) weighs each channel; the saliency map is the
+    mean over channels of `caM_c * x_c`, passed through a one-channel BatchNormalization and
+    a sigmoid, and scales every channel: `y = sigmoid(BN(mean_c(caM_c * x_c))) * x`.
+    A block has only the BatchNormalization's 2 trainable parameters.
+
+    Grouped variant (`groups=G`): the channels are split into G groups, each group gets its own
+    saliency map from its own channels, the BatchNormalization has G channels (2G parameters)
+    and each map scales its own group.
+
+    Args:
+        squash: pooling mode of the squash: `"avg"` (default, as in the paper) or `"max"`;
+            `"min"` and the learnable `"mix"` are also accepted.
+        groups: number of channel groups (1 = the paper's block).
+        epsilon: BatchNormalization epsilon (PyTorch's 1e-5 by default).
+        momentum: BatchNormalization momentum in Keras' convention (PyTorch's 0.1 is 0.9).
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+        training: whether the BatchNormalization uses batch statistics.
+
+    Example:
+
+    >>> x = np.random.rand(2, 8, 8, 32).astype("float32")
+    >>> SquashSpatialAttention()(x).shape
+    (2, 8, 8, 32)
+    """
+
+    def __init__(
+        self, squash="avg", groups=1, epsilon=1e-5, momentum=0.9, data_format=None, **kwargs
+    ):
+        super().__init__(data_format=data_format, **kwargs)
+        self.squash = squash
+        self.groups = int(groups)
+        self.epsilon = epsilon
+        self.momentum = momentum
+        policy = self.statistics_policy()
+        self.squash_pool = GlobalPooling(
+            squash, data_format=self.data_format, dtype=policy, name="squash"
+        )
+        self.norm = keras.layers.BatchNormalization(
+            axis=self.channel_axis,
+            epsilon=epsilon,
+            momentum=momentum,
+            dtype=policy,
+            name="saliency_norm",
+        )
+
+    def build(self, input_shape):
+        channels = self.input_channels(input_shape)
+        check_groups(self, self.groups, channels, input_shape)
+        self.squash_pool.build(input_shape)
+        map_shape = list(input_shape)
+        map_shape[self.channel_axis] = self.groups
+        self.norm.build(tuple(map_shape))
+
+    def call(self, inputs, training=None):
+        x = self.compute_input(inputs)
+        stats = self.statistics_input(x)
+        saliency = grouped_saliency(
+            stats, self.squash_pool(stats), self.groups, self.data_format, reduce="mean"
+        )
+        gate = ops.sigmoid(self.norm(saliency, training=training))
+        return self.rescale(x, expand_groups(gate, self.channels, self.data_format))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "squash": self.squash,
+                "groups": self.groups,
+                "epsilon": self.epsilon,
+                "momentum": self.momentum,
+            }
+        )
+        return config

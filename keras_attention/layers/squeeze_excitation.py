@@ -1,0 +1,136 @@
+import keras
+from keras import ops
+
+from keras_attention.layers.base import AttentionBlock, layer_label
+from keras_attention.layers.pooling import GlobalPooling, check_pooling_mode
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class SqueezeExcitation(AttentionBlock):
+    """Squeeze-and-Excitation block (Hu et al., 2018), optionally fed a context vector (SE-R).
+
+    `z = pool(x)`, `s = sigmoid(W2 relu(W1 z + b1) + b2)`, output `s * x` per channel, with
+    `W1: C -> C / reduction` and `W2: C / reduction -> C`.
+
+    With a context input `t` of shape `(batch, n)` (the SE-R block, where `t` is an auxiliary
+    classifier's result), `t` is concatenated to the squeeze vector before the first layer:
+    `s = sigmoid(W2 relu(W1 [z; t] + b1) + b2)`, so `W1` has `C + n` inputs.
+
+    With several pooling modes (CBAM's channel attention uses `("avg", "max")`), the shared MLP
+    is applied to each pooled vector and the results are summed before the sigmoid.
+
+    Args:
+        reduction: reduction ratio r of the hidden layer (`C // r` units, at least 1).
+        use_bias: whether both fully connected layers have biases.
+        pooling: a pooling mode (`"avg"`, `"max"`, `"min"`, `"mix"`) or a tuple of modes.
+        hidden_units: number of hidden units; overrides `reduction` when given.
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+        context: optional `(batch, n)` tensor concatenated to the squeeze vector. A layer
+            built with a context must always be called with one of the same size.
+
+    Example:
+
+    >>> x = keras.Input((32, 32, 64))
+    >>> t = keras.Input((10,))
+    >>> y = SqueezeExcitation(reduction=8)(x, context=t)
+    >>> y.shape
+    (None, 32, 32, 64)
+    """
+
+    def __init__(
+        self,
+        reduction=16,
+        use_bias=True,
+        pooling="avg",
+        hidden_units=None,
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(data_format=data_format, **kwargs)
+        modes = (pooling,) if isinstance(pooling, str) else tuple(pooling)
+        if not modes:
+            raise ValueError(f"{layer_label(self)}: pooling needs at least one mode.")
+        for mode in modes:
+            check_pooling_mode(mode, layer_label(self))
+        if reduction < 1:
+            raise ValueError(f"{layer_label(self)}: reduction must be >= 1, got {reduction}.")
+        self.reduction = reduction
+        self.use_bias = use_bias
+        self.pooling = modes[0] if len(modes) == 1 else modes
+        self.hidden_units = hidden_units
+        self.context_units = 0
+        self.pools = [
+            GlobalPooling(
+                mode,
+                data_format=self.data_format,
+                dtype=self.statistics_policy(),
+                name=f"pool_{mode}",
+            )
+            for mode in modes
+        ]
+
+    def build(self, inputs_shape, context_shape=None):
+        channels = self.input_channels(inputs_shape)
+        if context_shape is not None:
+            context_shape = tuple(context_shape)
+            if len(context_shape) != 2 or context_shape[-1] is None:
+                raise ValueError(
+                    f"{layer_label(self)}: the context must be a 2-D tensor (batch, n) with n "
+                    f"known; received context shape {context_shape} with input shape "
+                    f"{tuple(inputs_shape)}."
+                )
+            self.context_units = int(context_shape[-1])
+        hidden = self.hidden_units or max(1, channels // self.reduction)
+        policy = self.statistics_policy()
+        for pool in self.pools:
+            pool.build(inputs_shape)
+        self.squeeze = keras.layers.Dense(
+            hidden, activation="relu", use_bias=self.use_bias, dtype=policy, name="squeeze"
+        )
+        self.squeeze.build((None, channels + self.context_units))
+        self.excite = keras.layers.Dense(
+            channels, use_bias=self.use_bias, dtype=policy, name="excite"
+        )
+        self.excite.build((None, hidden))
+
+    def channel_weights(self, x, context=None):
+        """The `(batch, channels)` sigmoid gate for feature map `x` (in statistics dtype)."""
+        if (context is None) != (self.context_units == 0):
+            expected = f"a context of {self.context_units} units" if self.context_units else (
+                "no context"
+            )
+            received = "none" if context is None else f"shape {tuple(context.shape)}"
+            raise ValueError(
+                f"{layer_label(self)} was built with {expected}; received context {received} "
+                f"with input shape {tuple(x.shape)}."
+            )
+        stats = self.statistics_input(x)
+        logits = 0.0
+        for pool in self.pools:
+            z = pool(stats)
+            if context is not None:
+                z = ops.concatenate([z, ops.cast(context, z.dtype)], axis=-1)
+            logits = logits + self.excite(self.squeeze(z))
+        return ops.sigmoid(logits)
+
+    def call(self, inputs, context=None):
+        x = self.compute_input(inputs)
+        return self.rescale(x, self.channel_map(self.channel_weights(x, context)))
+
+    def compute_output_shape(self, inputs_shape, context_shape=None):
+        return tuple(inputs_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "reduction": self.reduction,
+                "use_bias": self.use_bias,
+                "pooling": self.pooling,
+                "hidden_units": self.hidden_units,
+            }
+        )
+        return config

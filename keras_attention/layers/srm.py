@@ -1,0 +1,57 @@
+import keras
+from keras import ops
+
+from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.pooling import spatial_moments
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class SRM(AttentionBlock):
+    """Style-based Recalibration Module (Lee et al., 2019).
+
+    Style pooling gives each channel's mean `mu` and standard deviation
+    `sigma = sqrt(unbiased variance + epsilon)` (as the authors' code); a channel-wise
+    fully connected layer combines them, `z_c = cfc[c, 0] * mu_c + cfc[c, 1] * sigma_c`
+    (`cfc` starts at 0), then BatchNormalization over the channels and a sigmoid give the gate:
+    `y = sigmoid(BN(z)) * x`. A block has `4C` parameters (2C in `cfc`, 2C in the BN).
+
+    Args:
+        epsilon: added to the variance before the square root (1e-5).
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+        training: whether the BatchNormalization uses batch statistics.
+
+    Example:
+
+    >>> x = np.random.rand(2, 8, 8, 16).astype("float32")
+    >>> SRM()(x).shape
+    (2, 8, 8, 16)
+    """
+
+    def __init__(self, epsilon=1e-5, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.epsilon = epsilon
+        # BatchNorm2d on (N, C, 1, 1) is a BatchNorm over the channels of (N, C).
+        self.norm = keras.layers.BatchNormalization(
+            axis=-1, epsilon=1e-5, momentum=0.9, dtype=self.statistics_policy(), name="norm"
+        )
+
+    def build(self, input_shape):
+        channels = self.input_channels(input_shape)
+        self.cfc = self.add_weight(name="cfc", shape=(channels, 2), initializer="zeros")
+        self.norm.build((None, channels))
+
+    def call(self, inputs, training=None):
+        x = self.compute_input(inputs)
+        mean, variance = spatial_moments(self.statistics_input(x), self.data_format)
+        std = ops.sqrt(variance + self.epsilon)
+        z = self.cfc[:, 0] * mean + self.cfc[:, 1] * std
+        gate = ops.sigmoid(self.norm(z, training=training))
+        return self.rescale(x, self.channel_map(gate))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"epsilon": self.epsilon})
+        return config
