@@ -77,7 +77,8 @@ class AuxiliaryClassifier(keras.layers.Layer):
             dtype=self.dtype_policy,
             name="norm",
         )
-        self.flatten = keras.layers.Flatten(dtype=self.dtype_policy)
+        # Flatten in (height, width, channels) order in both layouts, so weights carry over.
+        self.flatten = keras.layers.Flatten(data_format=self.data_format, dtype=self.dtype_policy)
         self.hidden = keras.layers.Dense(
             self.hidden_units, activation="relu", dtype=self.dtype_policy, name="hidden"
         )

@@ -63,8 +63,8 @@ class AttentionBlock(keras.layers.Layer):
     """Base class of the attention blocks: output = input * attention map.
 
     Subclasses create their weights in `build` (calling `self.input_channels(input_shape)`
-    first) and implement `call`, computing the map from `self.statistics_input(x)` and
-    returning `self.rescale(x, attention)`.
+    first) and implement `call`, computing the map from `self.statistics_input(inputs)` and
+    returning `self.rescale(inputs, attention)`.
 
     Args:
         data_format: `"channels_last"` or `"channels_first"`; defaults to
@@ -73,10 +73,7 @@ class AttentionBlock(keras.layers.Layer):
     """
 
     def __init__(self, data_format=None, **kwargs):
-        # Variables are read in their own dtype (float32 under mixed policies): the map is
-        # computed at full precision, see the module docstring.
-        kwargs.pop("autocast", None)
-        super().__init__(autocast=False, **kwargs)
+        super().__init__(**kwargs)
         self.data_format = standardize_data_format(data_format)
         self.channels = None
 
@@ -103,8 +100,10 @@ class AttentionBlock(keras.layers.Layer):
         self.input_spec = keras.InputSpec(ndim=4, axes={self.channel_axis: self.channels})
         return self.channels
 
-    def compute_input(self, inputs):
-        return ops.cast(inputs, self.compute_dtype)
+    def add_weight(self, *args, autocast=False, **kwargs):
+        """Like `Layer.add_weight`, but the block's own weights are not autocast: they are
+        read in full precision, as the map is computed in the statistics dtype."""
+        return super().add_weight(*args, autocast=autocast, **kwargs)
 
     def statistics_input(self, x):
         return ops.cast(x, self.statistics_dtype)

@@ -42,13 +42,11 @@ class CBAM(AttentionBlock):
         self.kernel_size = kernel_size
         self.pooling = tuple(pooling) if not isinstance(pooling, str) else pooling
         policy = self.statistics_policy()
-        # The channel gate runs in the block's own policy: SqueezeExcitation computes its
-        # map in full precision itself and returns x' in the compute dtype.
         self.channel_attention = SqueezeExcitation(
             reduction=reduction,
             pooling=pooling,
             data_format=self.data_format,
-            dtype=self.dtype_policy,
+            dtype=policy,
             name="channel_attention",
         )
         self.spatial_conv = keras.layers.Conv2D(
@@ -78,18 +76,22 @@ class CBAM(AttentionBlock):
         map_shape[self.channel_axis] = 1
         self.spatial_norm.build(tuple(map_shape))
 
-    def call(self, inputs, training=None):
-        x = self.channel_attention(self.compute_input(inputs))
+    def call(self, x, training=None):
         stats = self.statistics_input(x)
+        channel_gate = self.channel_map(self.channel_attention.channel_weights(stats))
+        refined = stats * channel_gate
         descriptor = ops.concatenate(
             [
-                ops.mean(stats, axis=self.channel_axis, keepdims=True),
-                ops.max(stats, axis=self.channel_axis, keepdims=True),
+                ops.mean(refined, axis=self.channel_axis, keepdims=True),
+                ops.max(refined, axis=self.channel_axis, keepdims=True),
             ],
             axis=self.channel_axis,
         )
-        gate = ops.sigmoid(self.spatial_norm(self.spatial_conv(descriptor), training=training))
-        return self.rescale(x, gate)
+        spatial_gate = ops.sigmoid(
+            self.spatial_norm(self.spatial_conv(descriptor), training=training)
+        )
+        # One rescale by both gates: x' = Mc * x is never rounded to the compute dtype.
+        return self.rescale(x, channel_gate * spatial_gate)
 
     def get_config(self):
         config = super().get_config()

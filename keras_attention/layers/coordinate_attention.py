@@ -66,8 +66,7 @@ class CoordinateAttention(AttentionBlock):
         self.attend_rows.build(tuple(strip))
         self.attend_columns.build(tuple(strip))
 
-    def call(self, inputs, training=None):
-        x = self.compute_input(inputs)
+    def call(self, x, training=None):
         stats = self.statistics_input(x)
         h_axis, w_axis = self.spatial_axes
         height = ops.shape(x)[h_axis]

@@ -59,8 +59,7 @@ class ECA(AttentionBlock):
         )
         self.conv.build((None, channels, 1))
 
-    def call(self, inputs):
-        x = self.compute_input(inputs)
+    def call(self, x):
         pooled = self.pool(self.statistics_input(x))
         gate = ops.sigmoid(self.conv(pooled[:, :, None])[:, :, 0])
         return self.rescale(x, self.channel_map(gate))

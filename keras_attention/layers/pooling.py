@@ -84,6 +84,8 @@ class GlobalPooling(keras.layers.Layer):
                 name="mix_weights",
                 shape=(2,),
                 initializer=keras.initializers.Constant(0.5),
+                # Read in full precision also when a block calls mix() under float16.
+                autocast=False,
             )
         self.built = True
 

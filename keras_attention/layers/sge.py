@@ -46,8 +46,7 @@ class SGE(AttentionBlock):
             name="group_bias", shape=(self.groups,), initializer="ones"
         )
 
-    def call(self, inputs):
-        x = self.compute_input(inputs)
+    def call(self, x):
         stats = self.statistics_input(x)
         pooled = global_pool(stats, "avg", self.data_format)
         similarity = grouped_saliency(stats, pooled, self.groups, self.data_format, reduce="sum")

@@ -65,8 +65,7 @@ class SPEM(AttentionBlock):
             )
         self.pooling.build_mix()
 
-    def call(self, inputs):
-        x = self.compute_input(inputs)
+    def call(self, x):
         stats = self.statistics_input(x)
         reweight_max = self.w2 * global_pool(stats, "max", self.data_format) + self.b2
         reweight_min = self.w2 * global_pool(stats, "min", self.data_format) + self.b2

@@ -66,8 +66,7 @@ class SquashSpatialAttention(AttentionBlock):
         map_shape[self.channel_axis] = self.groups
         self.norm.build(tuple(map_shape))
 
-    def call(self, inputs, training=None):
-        x = self.compute_input(inputs)
+    def call(self, x, training=None):
         stats = self.statistics_input(x)
         saliency = grouped_saliency(
             stats, self.squash_pool(stats), self.groups, self.data_format, reduce="mean"

@@ -99,8 +99,8 @@ class SqueezeExcitation(AttentionBlock):
     def channel_weights(self, x, context=None):
         """The `(batch, channels)` sigmoid gate for feature map `x` (in statistics dtype)."""
         if (context is None) != (self.context_units == 0):
-            expected = f"a context of {self.context_units} units" if self.context_units else (
-                "no context"
+            expected = (
+                f"a context of {self.context_units} units" if self.context_units else "no context"
             )
             received = "none" if context is None else f"shape {tuple(context.shape)}"
             raise ValueError(
@@ -117,8 +117,7 @@ class SqueezeExcitation(AttentionBlock):
         return ops.sigmoid(logits)
 
     def call(self, inputs, context=None):
-        x = self.compute_input(inputs)
-        return self.rescale(x, self.channel_map(self.channel_weights(x, context)))
+        return self.rescale(inputs, self.channel_map(self.channel_weights(inputs, context)))
 
     def compute_output_shape(self, inputs_shape, context_shape=None):
         return tuple(inputs_shape)

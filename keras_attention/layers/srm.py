@@ -43,8 +43,7 @@ class SRM(AttentionBlock):
         self.cfc = self.add_weight(name="cfc", shape=(channels, 2), initializer="zeros")
         self.norm.build((None, channels))
 
-    def call(self, inputs, training=None):
-        x = self.compute_input(inputs)
+    def call(self, x, training=None):
         mean, variance = spatial_moments(self.statistics_input(x), self.data_format)
         std = ops.sqrt(variance + self.epsilon)
         z = self.cfc[:, 0] * mean + self.cfc[:, 1] * std

@@ -1,0 +1,376 @@
+"""Behaviour of the layers inside Keras: models, saving, gradients, dtypes, errors, registry."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_attention import layers
+
+SHAPE = (6, 5, 16)  # height, width, channels: small and not square
+
+# Every layer of the library, with arguments that fit SHAPE.
+BLOCKS = {
+    "se": lambda: layers.SqueezeExcitation(reduction=4),
+    "ssa": lambda: layers.SquashSpatialAttention(),
+    "ssa_grouped": lambda: layers.SquashSpatialAttention(groups=4, squash="max"),
+    "spem": lambda: layers.SPEM(),
+    "cbam": lambda: layers.CBAM(reduction=4),
+    "eca": lambda: layers.ECA(pooling="mix"),
+    "srm": lambda: layers.SRM(),
+    "sge": lambda: layers.SGE(groups=4),
+    "coord": lambda: layers.CoordinateAttention(reduction=4),
+}
+
+
+def _x(batch=2, shape=SHAPE, seed=0, scale=1.0):
+    return (np.random.default_rng(seed).normal(size=(batch, *shape)) * scale).astype("float32")
+
+
+def _functional(block, shape=SHAPE):
+    inputs = keras.Input(shape)
+    y = block(inputs)
+    y = keras.layers.GlobalAveragePooling2D()(y)
+    return keras.Model(inputs, keras.layers.Dense(3)(y))
+
+
+def _trainable_count(layer):
+    return sum(int(np.prod(v.shape)) for v in layer.trainable_weights)
+
+
+# --- the papers' facts -------------------------------------------------------------------------
+
+
+def test_spem_starts_with_the_documented_attention_map():
+    x = np.abs(_x()) + 0.5
+    y = np.asarray(layers.SPEM()(x))
+    expected = 1 / (1 + np.exp(2.0)) * 1 / (1 + np.exp(1.0))  # sigmoid(-2) * sigmoid(-1)
+    np.testing.assert_allclose(y / x, expected, rtol=1e-6)
+
+
+def test_spem_penalty_is_alpha_times_sum_of_p_squared_over_blocks():
+    inputs = keras.Input(SHAPE)
+    first, second = layers.SPEM(alpha=0.1), layers.SPEM(alpha=0.1)
+    model = keras.Model(inputs, second(first(inputs)))
+    first.pooling.mix_weights.assign([0.3, -1.2])
+    second.pooling.mix_weights.assign([2.0, 0.5])
+    model(_x())
+    assert len(model.losses) == 2
+    expected = 0.1 * (0.3**2 + 1.2**2) + 0.1 * (2.0**2 + 0.5**2)
+    np.testing.assert_allclose(float(sum(model.losses)), expected, rtol=1e-6)
+
+
+def test_spem_penalty_reaches_the_training_loss():
+    inputs = keras.Input(SHAPE)
+    block = layers.SPEM(alpha=10.0)
+    y = keras.layers.GlobalAveragePooling2D()(block(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1, kernel_initializer="zeros")(y))
+    model.compile(optimizer="sgd", loss="mse")
+    x, target = _x(), np.zeros((2, 1), "float32")
+    # Zero kernel and bias: the task loss is 0, so the whole loss is the penalty 10 * 0.5.
+    loss = model.evaluate(x, target, verbose=0)
+    np.testing.assert_allclose(loss, 10.0 * (0.25 + 0.25), rtol=1e-5)
+
+
+def test_spem_has_4c_plus_2_parameters():
+    layer = layers.SPEM()
+    layer.build((None, *SHAPE))
+    assert _trainable_count(layer) == 4 * SHAPE[-1] + 2
+
+
+@pytest.mark.parametrize("groups", [1, 2, 8])
+def test_ssa_has_two_parameters_per_group(groups):
+    layer = layers.SquashSpatialAttention(groups=groups)
+    layer.build((None, *SHAPE))
+    assert _trainable_count(layer) == 2 * groups
+
+
+@pytest.mark.parametrize(
+    "make, count",
+    [
+        # C=16, r=4: 16*4 + 4 + 4*16 + 16
+        (lambda: layers.SqueezeExcitation(reduction=4), 148),
+        (lambda: layers.SqueezeExcitation(reduction=4, use_bias=False), 128),
+        (lambda: layers.SRM(), 4 * 16),
+        (lambda: layers.SGE(groups=4), 8),
+        (lambda: layers.ECA(), 3),  # k = odd(|log2(16)/2 + 1/2|) = 3
+        # channel MLP 148, 7x7x2 conv 98, BN 2
+        (lambda: layers.CBAM(reduction=4), 148 + 98 + 2),
+    ],
+)
+def test_parameter_counts(make, count):
+    layer = make()
+    layer.build((None, *SHAPE))
+    assert _trainable_count(layer) == count
+
+
+def test_eca_kernel_size_follows_channels():
+    from keras_attention.layers.eca import eca_kernel_size
+
+    assert [eca_kernel_size(c) for c in (16, 64, 256, 512, 2048)] == [3, 3, 5, 5, 7]
+
+
+def test_se_context_changes_the_output():
+    x, t = _x(), _x(shape=(10,), seed=3)
+    layer = layers.SqueezeExcitation(reduction=4)
+    y1 = np.asarray(layer(x, context=t))
+    y2 = np.asarray(layer(x, context=t + 1.0))
+    assert layer.squeeze.kernel.shape == (16 + 10, 4)
+    assert np.abs(y1 - y2).max() > 1e-4
+
+
+def test_auxiliary_classifier_structure():
+    layer = layers.AuxiliaryClassifier(100)
+    layer.build((None, 16, 16, 256))
+    # conv 256*128, BN 2*128, Dense 2048*1024 + 1024, Dense 1024*100 + 100
+    assert _trainable_count(layer) == 256 * 128 + 256 + 2048 * 1024 + 1024 + 1024 * 100 + 100
+    assert layer.dropout.rate == 0.7 and layer.norm.epsilon == 1e-3
+    # Dropout is active only in training.
+    x = _x(shape=(16, 16, 256))
+    np.testing.assert_allclose(layer(x, training=False), layer(x, training=False))
+    assert np.abs(np.asarray(layer(x, training=True)) - np.asarray(layer(x))).max() > 1e-3
+
+
+# --- inside Keras models -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_gradients_reach_every_trainable_weight(name, randomize_weights):
+    block = BLOCKS[name]()
+    model = _functional(block)
+    randomize_weights(block)
+    x = _x()
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(x, training=True) ** 2) + sum(model.losses)
+    grads = tape.gradient(loss, block.trainable_weights)
+    assert block.trainable_weights
+    for variable, grad in zip(block.trainable_weights, grads):
+        assert grad is not None, variable.path
+        assert float(tf.reduce_max(tf.abs(grad))) > 0.0, variable.path
+
+
+def test_gradients_reach_context_and_auxiliary_classifier():
+    inputs = keras.Input(SHAPE)
+    aux = layers.AuxiliaryClassifier(5, conv_filters=8, hidden_units=16, dropout=0.0)
+    se = layers.SqueezeExcitation(reduction=4)
+    logits = aux(inputs)
+    model = keras.Model(inputs, se(inputs, context=logits))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(_x(), training=True) ** 2)
+    grads = tape.gradient(loss, aux.trainable_weights + se.trainable_weights)
+    assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_keras_file_round_trip_gives_identical_outputs(name, tmp_path, randomize_weights):
+    block = BLOCKS[name]()
+    model = _functional(block)
+    randomize_weights(block)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    x = _x(seed=5)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    assert type(loaded.layers[1]) is type(block)
+
+
+def test_keras_file_round_trip_with_context_and_auxiliary_classifier(tmp_path):
+    inputs = keras.Input(SHAPE)
+    aux = layers.AuxiliaryClassifier(5, conv_filters=8, hidden_units=16)(inputs)
+    y = layers.SqueezeExcitation(reduction=4)(inputs, context=aux)
+    model = keras.Model(inputs, [keras.layers.GlobalAveragePooling2D()(y), aux])
+    model.save(tmp_path / "ser.keras")
+    loaded = keras.saving.load_model(tmp_path / "ser.keras")
+    x = _x(seed=6)
+    for a, b in zip(model.predict(x, verbose=0), loaded.predict(x, verbose=0)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_config_round_trip(name):
+    block = BLOCKS[name]()
+    clone = type(block).from_config(block.get_config())
+    assert clone.get_config() == block.get_config()
+    serialized = keras.saving.serialize_keras_object(block)
+    assert serialized["registered_name"].startswith("keras_attention>")
+    assert type(keras.saving.deserialize_keras_object(serialized)) is type(block)
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_works_in_sequential_and_subclassed_models(name, randomize_weights):
+    x = _x()
+    block = BLOCKS[name]()
+    sequential = keras.Sequential([keras.Input(SHAPE), block, keras.layers.Flatten()])
+    randomize_weights(block)
+    expected = np.asarray(block(x)).reshape(2, -1)
+    np.testing.assert_allclose(sequential(x), expected, rtol=1e-6)
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv = keras.layers.Conv2D(SHAPE[-1], 3, padding="same")
+            self.block = BLOCKS[name]()
+
+        def call(self, inputs, training=None):
+            return self.block(self.conv(inputs), training=training)
+
+    net = Net()
+    assert net(x).shape == x.shape
+    assert len(net.block.trainable_weights) > 0
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_unknown_batch_and_spatial_sizes(name):
+    inputs = keras.Input((None, None, SHAPE[-1]))
+    model = keras.Model(inputs, BLOCKS[name]()(inputs))
+    for shape in [(4, 4, 16), (9, 3, 16)]:
+        x = _x(batch=3, shape=shape)
+        assert model.predict(x, verbose=0).shape == x.shape
+
+
+def test_model_fit_trains_with_every_block():
+    inputs = keras.Input(SHAPE)
+    y = inputs
+    for name in sorted(BLOCKS):
+        y = BLOCKS[name]()(y)
+    y = keras.layers.GlobalAveragePooling2D()(y)
+    model = keras.Model(inputs, keras.layers.Dense(2)(y))
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(_x(batch=8), np.arange(8) % 2, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+
+
+# --- dtype policies ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_mixed_precision_is_finite_and_close_to_float32(name, policy, randomize_weights):
+    # Activations of 300: products of activations (9e4) overflow float16's 65504.
+    x = np.abs(_x(scale=300.0))
+    reference = BLOCKS[name]()
+    reference.build(x.shape)
+    randomize_weights(reference)
+    mixed = type(reference).from_config({**reference.get_config(), "dtype": policy})
+    mixed.build(x.shape)
+    mixed.set_weights(reference.get_weights())
+    y = mixed(x, training=False)
+    assert keras.backend.standardize_dtype(y.dtype) == policy.split("_")[1]
+    assert all(keras.backend.standardize_dtype(v.dtype) == "float32" for v in mixed.weights)
+    y = np.asarray(tf.cast(y, tf.float32))
+    assert np.all(np.isfinite(y))
+    # Compare with float32 on the same input rounded to the compute dtype: what is left is
+    # the layer's own error, which computing the map in float32 keeps to the output rounding.
+    rounded = np.asarray(tf.cast(tf.cast(x, policy.split("_")[1]), "float32"))
+    np.testing.assert_allclose(y, reference(rounded, training=False), rtol=1e-2, atol=1e-2)
+
+
+def test_global_mixed_float16_policy_trains():
+    keras.config.set_dtype_policy("mixed_float16")
+    inputs = keras.Input(SHAPE)
+    y = inputs
+    for name in sorted(BLOCKS):
+        y = BLOCKS[name]()(y)
+    y = keras.layers.GlobalAveragePooling2D()(y)
+    model = keras.Model(inputs, keras.layers.Dense(2, dtype="float32")(y))
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(_x(batch=8, scale=100.0), np.arange(8) % 2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_wrong_rank_is_a_clear_error(name):
+    block = BLOCKS[name]()
+    with pytest.raises(ValueError) as error:
+        block.build((None, 8, 16))
+    message = str(error.value)
+    assert type(block).__name__ in message and block.name in message
+    assert "(batch, height, width, channels)" in message and "(None, 8, 16)" in message
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_undefined_channels_is_a_clear_error(name):
+    block = BLOCKS[name]()
+    with pytest.raises(ValueError, match=r"defined channel dimension.*\(None, 8, 8, None\)"):
+        block.build((None, 8, 8, None))
+
+
+def test_channels_first_error_names_its_layout():
+    with pytest.raises(ValueError, match=r"\(batch, channels, height, width\).*\(None, 8, 8\)"):
+        layers.SPEM(data_format="channels_first").build((None, 8, 8))
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: layers.SquashSpatialAttention(groups=3), lambda: layers.SGE(groups=3)]
+)
+def test_groups_must_divide_channels(make):
+    with pytest.raises(ValueError, match=r"groups=3 must divide.*\(None, 8, 8, 16\)"):
+        make().build((None, 8, 8, 16))
+
+
+def test_context_of_wrong_rank_is_a_clear_error():
+    layer = layers.SqueezeExcitation(name="se_r")
+    with pytest.raises(ValueError) as error:
+        layer(_x(), context=np.zeros((2, 3, 4), "float32"))
+    message = str(error.value)
+    assert "se_r" in message and "(2, 3, 4)" in message and "(2, 6, 5, 16)" in message
+
+
+def test_context_must_match_how_the_layer_was_built():
+    layer = layers.SqueezeExcitation(reduction=4)
+    layer(_x(), context=np.zeros((2, 3), "float32"))
+    with pytest.raises(ValueError, match="built with a context of 3 units; received context none"):
+        layer(_x())
+
+
+def test_unknown_pooling_mode_is_rejected():
+    with pytest.raises(ValueError, match="unknown pooling mode 'median'"):
+        layers.SqueezeExcitation(pooling="median")
+
+
+def test_bad_data_format_is_rejected():
+    with pytest.raises(ValueError, match="data_format"):
+        layers.SPEM(data_format="NHWC")
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+
+def test_registry_names_every_block():
+    assert layers.names() == ["se", "ssa", "spem", "cbam", "eca", "srm", "sge", "coord"]
+    for name in layers.names():
+        assert isinstance(layers.get(name), layers.AttentionBlock)
+
+
+def test_registry_accepts_names_classes_instances_and_callables():
+    assert layers.get(None) is None
+    assert layers.get("SE", reduction=8).reduction == 8
+    assert isinstance(layers.get(layers.SRM), layers.SRM)
+    template = layers.SqueezeExcitation(reduction=2, name="template")
+    copy = layers.get(template)
+    assert copy is not template and copy.reduction == 2 and copy.name != "template"
+    made = layers.get(lambda **kw: layers.ECA(kernel_size=5, **kw))
+    assert made.kernel_size == 5
+
+
+def test_registry_errors():
+    with pytest.raises(ValueError, match="Unknown attention block 'nope'.*'se'"):
+        layers.get("nope")
+    with pytest.raises(TypeError, match="not a Layer"):
+        layers.get(lambda: 3)
+    with pytest.raises(TypeError):
+        layers.get(42)
+
+
+def test_register_a_custom_block():
+    layers.register("identity_for_test", lambda **kw: keras.layers.Identity(**kw))
+    try:
+        assert isinstance(layers.get("identity_for_test"), keras.layers.Identity)
+        assert "identity_for_test" in layers.names()
+    finally:
+        from keras_attention.layers import registry
+
+        registry._REGISTRY.pop("identity_for_test")
