@@ -11,7 +11,9 @@ from keras_attention.layers.pooling import (
     adaptive_average_pool,
     global_pool,
 )
-from keras_attention.layers.registry import get, names, register
+from keras_attention.layers import registry
+from keras_attention.layers.registry import get, names, register, resolve
+from keras_attention.layers.result_context import ResultContext
 from keras_attention.layers.sge import SGE
 from keras_attention.layers.spem import SPEM
 from keras_attention.layers.squash_spatial_attention import SquashSpatialAttention
@@ -26,6 +28,7 @@ __all__ = [
     "ECA",
     "GlobalPooling",
     "POOLING_MODES",
+    "ResultContext",
     "SGE",
     "SPEM",
     "SRM",
@@ -36,4 +39,6 @@ __all__ = [
     "global_pool",
     "names",
     "register",
+    "registry",
+    "resolve",
 ]

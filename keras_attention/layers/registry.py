@@ -40,6 +40,24 @@ def register(name, factory):
     return factory
 
 
+def resolve(identifier):
+    """The factory (Layer class or callable) behind a name, class or callable."""
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _REGISTRY:
+            raise ValueError(
+                f"Unknown attention block {identifier!r}; expected one of {names()}, "
+                "a Layer class or a callable returning a Layer."
+            )
+        return _REGISTRY[key]
+    if callable(identifier) and not isinstance(identifier, keras.layers.Layer):
+        return identifier
+    raise TypeError(
+        f"Cannot make an attention block from {identifier!r}: expected a name from "
+        f"{names()}, a Layer class, a Layer instance or a callable."
+    )
+
+
 def get(identifier, **kwargs):
     """Returns a new attention layer for `identifier`, or `None` for `None`.
 
@@ -55,26 +73,12 @@ def get(identifier, **kwargs):
     """
     if identifier is None:
         return None
-    if isinstance(identifier, str):
-        key = identifier.lower()
-        if key not in _REGISTRY:
-            raise ValueError(
-                f"Unknown attention block {identifier!r}; expected one of {names()}, "
-                "a Layer class or a callable returning a Layer."
-            )
-        factory = _REGISTRY[key]
-    elif isinstance(identifier, keras.layers.Layer):
+    if isinstance(identifier, keras.layers.Layer):
         config = identifier.get_config()
         config.pop("name", None)
         config.update(kwargs)
         return type(identifier).from_config(config)
-    elif callable(identifier):
-        factory = identifier
-    else:
-        raise TypeError(
-            f"Cannot make an attention block from {identifier!r}: expected a name from "
-            f"{names()}, a Layer class, a Layer instance or a callable."
-        )
+    factory = resolve(identifier)
     layer = factory(**kwargs)
     if not isinstance(layer, keras.layers.Layer):
         kind = "class" if inspect.isclass(factory) else "callable"

@@ -1,0 +1,133 @@
+"""Building pieces shared by every backbone: convolutions padded as in PyTorch, BatchNorm with
+PyTorch's defaults, and the one place where an attention block enters a residual branch."""
+
+import inspect
+
+import keras
+
+from keras_attention import layers as attention_layers
+from keras_attention.layers.base import channel_axis, standardize_data_format
+
+
+class Builder:
+    """Creates the layers of one model with a fixed data format and naming.
+
+    Strided convolutions pad symmetrically (`ZeroPadding2D` then `"valid"`), as PyTorch's
+    `padding=k // 2` does: Keras' `"same"` pads only the bottom/right for even inputs, which
+    would shift every strided window relative to the papers' models.
+    """
+
+    def __init__(self, data_format=None, bn_epsilon=1e-5, bn_momentum=0.9):
+        self.data_format = standardize_data_format(data_format)
+        self.bn_epsilon = bn_epsilon
+        self.bn_momentum = bn_momentum
+
+    @property
+    def channel_axis(self):
+        return channel_axis(self.data_format)
+
+    def channels(self, x):
+        return int(x.shape[self.channel_axis])
+
+    def conv(self, x, filters, kernel_size, stride=1, use_bias=False, name=None, groups=1):
+        pad = kernel_size // 2
+        if stride > 1 and pad:
+            x = keras.layers.ZeroPadding2D(pad, data_format=self.data_format, name=f"{name}_pad")(
+                x
+            )
+            padding = "valid"
+        else:
+            padding = "same"
+        if groups == self.channels(x) and groups == filters and groups > 1:
+            return keras.layers.DepthwiseConv2D(
+                kernel_size,
+                strides=stride,
+                padding=padding,
+                use_bias=use_bias,
+                data_format=self.data_format,
+                name=name,
+            )(x)
+        return keras.layers.Conv2D(
+            filters,
+            kernel_size,
+            strides=stride,
+            padding=padding,
+            use_bias=use_bias,
+            data_format=self.data_format,
+            name=name,
+        )(x)
+
+    def batch_norm(self, x, name, epsilon=None):
+        return keras.layers.BatchNormalization(
+            axis=self.channel_axis,
+            epsilon=self.bn_epsilon if epsilon is None else epsilon,
+            momentum=self.bn_momentum,
+            name=name,
+        )(x)
+
+    def global_pool(self, x, name="avg_pool"):
+        return keras.layers.GlobalAveragePooling2D(data_format=self.data_format, name=name)(x)
+
+
+def _explicit_parameters(factory):
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        return set(inspect.signature(target).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+class AttentionSpec:
+    """Which attention block a model uses, and how to make one for each position.
+
+    Args:
+        attention: anything `keras_attention.layers.get` accepts, or None for no attention.
+        data_format: the model's data format, given to blocks that take `data_format`.
+        defaults: a model family's settings (such as its reduction ratio), given only to blocks
+            whose constructor names them.
+        kwargs: the user's block arguments, given as they are.
+    """
+
+    def __init__(self, attention, data_format, defaults=None, kwargs=None):
+        self.attention = attention
+        self.data_format = data_format
+        self.defaults = dict(defaults or {})
+        self.kwargs = dict(kwargs or {})
+
+    def __bool__(self):
+        return self.attention is not None
+
+    @property
+    def tag(self):
+        """A short name for model names: the registered name, or the class name."""
+        if isinstance(self.attention, str):
+            return self.attention.lower()
+        return getattr(self.attention, "__name__", type(self.attention).__name__).lower()
+
+    def make(self, name):
+        """A new block for one position (named `name` where the block takes a name)."""
+        if self.attention is None:
+            return None
+        if isinstance(self.attention, keras.layers.Layer):
+            return attention_layers.get(self.attention, **self.kwargs)
+        factory = attention_layers.registry.resolve(self.attention)
+        accepted = _explicit_parameters(factory)
+        offered = {"data_format": self.data_format, **self.defaults}
+        arguments = {key: value for key, value in offered.items() if key in accepted}
+        if "name" in accepted or (
+            inspect.isclass(factory) and issubclass(factory, keras.layers.Layer)
+        ):
+            arguments["name"] = name
+        arguments.update(self.kwargs)
+        return attention_layers.get(factory, **arguments)
+
+
+def attend(x, spec, name, context=None):
+    """Applies a new attention block to a residual branch: the placement every model shares,
+    after the branch's last normalisation and before the shortcut is added."""
+    block = spec.make(name)
+    if block is None:
+        return x
+    if context is not None:
+        return block(x, context=context)
+    return block(x)

@@ -1,0 +1,207 @@
+"""Residual networks: the SPEM code's CIFAR ResNet (post- and pre-activation) and the
+ImageNet ResNet-18/34/50/101/152, each with an `attention=` choice."""
+
+import keras
+
+from keras_attention.models.common import AttentionSpec, Builder, attend
+
+IMAGENET_BLOCKS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+# Depths He et al. build from bottlenecks (9n + 2); every other 6n + 2 depth is basic.
+CIFAR_BOTTLENECK_DEPTHS = (83, 164, 245, 326, 1001)
+
+
+def residual_block(
+    b,
+    x,
+    planes,
+    stride,
+    *,
+    bottleneck,
+    attention,
+    name,
+    conv_bias=False,
+    relu_before_attention=False,
+    context=None,
+):
+    """Post-activation residual block: convs -> BN -> attention -> + shortcut -> ReLU.
+
+    `attention` is the model's `AttentionSpec`; `context` is fed to the block (SE-R).
+
+    Basic: 3x3 -> BN -> ReLU -> 3x3 -> BN. Bottleneck: 1x1 -> BN -> ReLU -> 3x3 (stride) -> BN
+    -> ReLU -> 1x1 (4 x planes) -> BN. The shortcut is a 1x1 convolution + BN when the shape
+    changes. `conv_bias` and `relu_before_attention` reproduce the SE-R paper's code, whose
+    convolutions have biases and whose branch ends BN -> ReLU before the SE block.
+    """
+    out_channels = planes * (4 if bottleneck else 1)
+    specs = (
+        [(planes, 1, 1), (planes, 3, stride), (out_channels, 1, 1)]
+        if bottleneck
+        else [(planes, 3, stride), (out_channels, 3, 1)]
+    )
+    y = x
+    for i, (filters, kernel, step) in enumerate(specs, start=1):
+        y = b.conv(y, filters, kernel, step, use_bias=conv_bias, name=f"{name}_conv{i}")
+        y = b.batch_norm(y, name=f"{name}_bn{i}")
+        if i < len(specs) or relu_before_attention:
+            y = keras.layers.ReLU(name=f"{name}_relu{i}")(y)
+    y = attend(y, attention, f"{name}_attention", context)
+    shortcut = x
+    if stride != 1 or b.channels(x) != out_channels:
+        shortcut = b.conv(x, out_channels, 1, stride, use_bias=conv_bias, name=f"{name}_down")
+        shortcut = b.batch_norm(shortcut, name=f"{name}_down_bn")
+    y = keras.layers.Add(name=f"{name}_add")([shortcut, y])
+    return keras.layers.ReLU(name=f"{name}_out")(y)
+
+
+def preact_block(b, x, planes, stride, *, bottleneck, attention, name):
+    """Pre-activation block (He et al., 2016): BN -> ReLU -> conv, repeated, then attention on
+    the branch and + shortcut (a 1x1 convolution of the block input when the shape changes)."""
+    out_channels = planes * (4 if bottleneck else 1)
+    specs = (
+        [(planes, 1, 1), (planes, 3, stride), (out_channels, 1, 1)]
+        if bottleneck
+        else [(planes, 3, stride), (out_channels, 3, 1)]
+    )
+    y = x
+    for i, (filters, kernel, step) in enumerate(specs, start=1):
+        y = b.batch_norm(y, name=f"{name}_bn{i}")
+        y = keras.layers.ReLU(name=f"{name}_relu{i}")(y)
+        y = b.conv(y, filters, kernel, step, name=f"{name}_conv{i}")
+    y = attend(y, attention, f"{name}_attention")
+    shortcut = x
+    if stride != 1 or b.channels(x) != out_channels:
+        shortcut = b.conv(x, out_channels, 1, stride, name=f"{name}_down")
+    return keras.layers.Add(name=f"{name}_add")([shortcut, y])
+
+
+def _classifier(b, x, include_top, num_classes, name="predictions"):
+    if not include_top:
+        return x
+    return keras.layers.Dense(num_classes, name=name)(b.global_pool(x))
+
+
+def cifar_resnet(
+    depth,
+    attention=None,
+    num_classes=10,
+    block=None,
+    preact=False,
+    input_shape=(32, 32, 3),
+    include_top=True,
+    data_format=None,
+    attention_kwargs=None,
+    name=None,
+):
+    """The CIFAR ResNet of the SPEM code: three stages of 16/32/64 planes.
+
+    Args:
+        depth: 6n + 2 with basic blocks (20, 56, 110, ...) or 9n + 2 with bottlenecks (83, 164,
+            245, 326). `block=None` picks bottlenecks for 83, 164, 245, 326 and 1001.
+        attention: a registered name, Layer class, Layer instance (a template), callable or
+            None; one block per residual branch, after its last BN, before the shortcut add.
+        num_classes: classes of the Dense head.
+        block: `"basic"`, `"bottleneck"` or None (from the depth).
+        preact: pre-activation blocks (He et al., 2016) instead of post-activation.
+        input_shape: input shape without batch.
+        include_top: whether to end with global average pooling and the Dense head (logits).
+        data_format: `"channels_last"` or `"channels_first"`.
+        attention_kwargs: arguments for every attention block.
+
+    Example:
+
+    >>> model = cifar_resnet(164, attention="spem")
+    >>> sum(w.numpy().size for w in model.trainable_weights)
+    1736518
+    """
+    block = block or ("bottleneck" if depth in CIFAR_BOTTLENECK_DEPTHS else "basic")
+    per_block = {"basic": 6, "bottleneck": 9}[block]
+    if (depth - 2) % per_block:
+        raise ValueError(
+            f"cifar_resnet: depth {depth} does not fit {block} blocks; expected "
+            f"{per_block}n + 2 (for example {per_block * 2 + 2} or {per_block * 18 + 2})."
+        )
+    n = (depth - 2) // per_block
+    b = Builder(data_format)
+    spec = AttentionSpec(attention, b.data_format, kwargs=attention_kwargs)
+    inputs = keras.Input(input_shape)
+    x = b.conv(inputs, 16, 3, name="stem_conv")
+    if not preact:
+        x = keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
+    for stage, planes in enumerate((16, 32, 64), start=1):
+        for i in range(n):
+            stride = 2 if stage > 1 and i == 0 else 1
+            kwargs = dict(
+                bottleneck=block == "bottleneck",
+                attention=spec,
+                name=f"stage{stage}_block{i + 1}",
+            )
+            if preact:
+                x = preact_block(b, x, planes, stride, **kwargs)
+            else:
+                x = residual_block(b, x, planes, stride, **kwargs)
+    if preact:
+        x = keras.layers.ReLU(name="final_relu")(b.batch_norm(x, name="final_bn"))
+    outputs = _classifier(b, x, include_top, num_classes)
+    tag = f"_{spec.tag}" if spec else ""
+    prefix = "preact_" if preact else ""
+    return keras.Model(inputs, outputs, name=name or f"{prefix}cifar_resnet{depth}{tag}")
+
+
+def resnet(
+    depth=50,
+    attention=None,
+    num_classes=1000,
+    include_top=True,
+    input_shape=(224, 224, 3),
+    data_format=None,
+    attention_kwargs=None,
+    name=None,
+):
+    """ImageNet ResNet-18/34/50/101/152 (torchvision layout: convolutions without bias, stride
+    on the 3x3 convolution of a bottleneck).
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        attention: a registered name, Layer class, Layer instance, callable or None.
+        num_classes: classes of the Dense head.
+        include_top: whether to end with global average pooling and the Dense head (logits).
+        input_shape: input shape without batch; spatial sizes may be None.
+        data_format: `"channels_last"` or `"channels_first"`.
+        attention_kwargs: arguments for every attention block (SE's default reduction is 16).
+
+    Example:
+
+    >>> sum(w.numpy().size for w in resnet(50, attention="se").trainable_weights)
+    28088024
+    """
+    if depth not in IMAGENET_BLOCKS:
+        raise ValueError(f"resnet: depth must be one of {sorted(IMAGENET_BLOCKS)}, got {depth}.")
+    block, counts = IMAGENET_BLOCKS[depth]
+    b = Builder(data_format)
+    inputs = keras.Input(input_shape)
+    x = b.conv(inputs, 64, 7, 2, name="stem_conv")
+    x = keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
+    spec = AttentionSpec(attention, b.data_format, kwargs=attention_kwargs)
+    # Max pool with PyTorch's symmetric padding of 1 (after ReLU, zeros never win the max).
+    x = keras.layers.ZeroPadding2D(1, data_format=b.data_format, name="stem_pool_pad")(x)
+    x = keras.layers.MaxPooling2D(3, 2, data_format=b.data_format, name="stem_pool")(x)
+    for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), counts), start=1):
+        for i in range(count):
+            x = residual_block(
+                b,
+                x,
+                planes,
+                2 if stage > 1 and i == 0 else 1,
+                bottleneck=block == "bottleneck",
+                attention=spec,
+                name=f"stage{stage}_block{i + 1}",
+            )
+    outputs = _classifier(b, x, include_top, num_classes)
+    tag = f"_{spec.tag}" if spec else ""
+    return keras.Model(inputs, outputs, name=name or f"resnet{depth}{tag}")
