@@ -1,6 +1,23 @@
 """Backbones of the papers with an `attention=` choice, and attention for existing models."""
 
+from keras_attention.models.attach import attach_attention, residual_adds
 from keras_attention.models.common import AttentionSpec
+from keras_attention.models.mobilenet_v2 import mobilenet_v2
 from keras_attention.models.resnet import cifar_resnet, resnet
+from keras_attention.models.se_resnet import (
+    PAPER_AUX_LOSS_WEIGHTS,
+    cifar_se_resnet,
+    inference_model,
+)
 
-__all__ = ["AttentionSpec", "cifar_resnet", "resnet"]
+__all__ = [
+    "AttentionSpec",
+    "attach_attention",
+    "residual_adds",
+    "PAPER_AUX_LOSS_WEIGHTS",
+    "cifar_resnet",
+    "cifar_se_resnet",
+    "inference_model",
+    "mobilenet_v2",
+    "resnet",
+]

@@ -12,15 +12,18 @@ from keras_attention.layers.base import channel_axis, standardize_data_format
 class Builder:
     """Creates the layers of one model with a fixed data format and naming.
 
-    Strided convolutions pad symmetrically (`ZeroPadding2D` then `"valid"`), as PyTorch's
-    `padding=k // 2` does: Keras' `"same"` pads only the bottom/right for even inputs, which
-    would shift every strided window relative to the papers' models.
+    With `symmetric_padding` (the default, for models from PyTorch code), strided convolutions
+    pad symmetrically (`ZeroPadding2D` then `"valid"`), as PyTorch's `padding=k // 2` does;
+    Keras' `"same"` pads only the bottom/right for even inputs, as TensorFlow models do.
     """
 
-    def __init__(self, data_format=None, bn_epsilon=1e-5, bn_momentum=0.9):
+    def __init__(
+        self, data_format=None, bn_epsilon=1e-5, bn_momentum=0.9, symmetric_padding=True
+    ):
         self.data_format = standardize_data_format(data_format)
         self.bn_epsilon = bn_epsilon
         self.bn_momentum = bn_momentum
+        self.symmetric_padding = symmetric_padding
 
     @property
     def channel_axis(self):
@@ -31,7 +34,7 @@ class Builder:
 
     def conv(self, x, filters, kernel_size, stride=1, use_bias=False, name=None, groups=1):
         pad = kernel_size // 2
-        if stride > 1 and pad:
+        if stride > 1 and pad and self.symmetric_padding:
             x = keras.layers.ZeroPadding2D(pad, data_format=self.data_format, name=f"{name}_pad")(
                 x
             )

@@ -16,6 +16,16 @@ IMAGENET_BLOCKS = {
 CIFAR_BOTTLENECK_DEPTHS = (83, 164, 245, 326, 1001)
 
 
+def _branch_specs(planes, stride, bottleneck, stride_on="3x3"):
+    """(filters, kernel size, stride) of each convolution of a residual branch."""
+    if not bottleneck:
+        return [(planes, 3, stride), (planes, 3, 1)]
+    if stride_on not in ("3x3", "1x1"):
+        raise ValueError(f"stride_on must be '3x3' or '1x1', got {stride_on!r}.")
+    first, middle = (stride, 1) if stride_on == "1x1" else (1, stride)
+    return [(planes, 1, first), (planes, 3, middle), (planes * 4, 1, 1)]
+
+
 def residual_block(
     b,
     x,
@@ -28,6 +38,7 @@ def residual_block(
     conv_bias=False,
     relu_before_attention=False,
     context=None,
+    stride_on="3x3",
 ):
     """Post-activation residual block: convs -> BN -> attention -> + shortcut -> ReLU.
 
@@ -37,13 +48,11 @@ def residual_block(
     -> ReLU -> 1x1 (4 x planes) -> BN. The shortcut is a 1x1 convolution + BN when the shape
     changes. `conv_bias` and `relu_before_attention` reproduce the SE-R paper's code, whose
     convolutions have biases and whose branch ends BN -> ReLU before the SE block.
+    `stride_on="1x1"` strides a bottleneck's first 1x1 convolution (the original ResNet and
+    Caffe SENet layout) instead of its 3x3 (torchvision's "v1.5").
     """
-    out_channels = planes * (4 if bottleneck else 1)
-    specs = (
-        [(planes, 1, 1), (planes, 3, stride), (out_channels, 1, 1)]
-        if bottleneck
-        else [(planes, 3, stride), (out_channels, 3, 1)]
-    )
+    specs = _branch_specs(planes, stride, bottleneck, stride_on)
+    out_channels = specs[-1][0]
     y = x
     for i, (filters, kernel, step) in enumerate(specs, start=1):
         y = b.conv(y, filters, kernel, step, use_bias=conv_bias, name=f"{name}_conv{i}")
@@ -62,12 +71,8 @@ def residual_block(
 def preact_block(b, x, planes, stride, *, bottleneck, attention, name):
     """Pre-activation block (He et al., 2016): BN -> ReLU -> conv, repeated, then attention on
     the branch and + shortcut (a 1x1 convolution of the block input when the shape changes)."""
-    out_channels = planes * (4 if bottleneck else 1)
-    specs = (
-        [(planes, 1, 1), (planes, 3, stride), (out_channels, 1, 1)]
-        if bottleneck
-        else [(planes, 3, stride), (out_channels, 3, 1)]
-    )
+    specs = _branch_specs(planes, stride, bottleneck)
+    out_channels = specs[-1][0]
     y = x
     for i, (filters, kernel, step) in enumerate(specs, start=1):
         y = b.batch_norm(y, name=f"{name}_bn{i}")
@@ -161,10 +166,15 @@ def resnet(
     input_shape=(224, 224, 3),
     data_format=None,
     attention_kwargs=None,
+    stride_on="1x1",
     name=None,
 ):
-    """ImageNet ResNet-18/34/50/101/152 (torchvision layout: convolutions without bias, stride
-    on the 3x3 convolution of a bottleneck).
+    """ImageNet ResNet-18/34/50/101/152, convolutions without bias as in the SE and SSA code.
+
+    By default a bottleneck strides its first 1x1 convolution, as the original ResNet, Caffe's
+    SE-ResNet and `keras.applications.ResNet50` do (ResNet-50: 3.86 GMACs at 224x224, the
+    papers' figure); `stride_on="3x3"` gives torchvision's layout (4.09 GMACs), with the same
+    parameters.
 
     Args:
         depth: 18, 34, 50, 101 or 152.
@@ -174,6 +184,7 @@ def resnet(
         input_shape: input shape without batch; spatial sizes may be None.
         data_format: `"channels_last"` or `"channels_first"`.
         attention_kwargs: arguments for every attention block (SE's default reduction is 16).
+        stride_on: `"1x1"` or `"3x3"`: which convolution of a bottleneck strides.
 
     Example:
 
@@ -201,6 +212,7 @@ def resnet(
                 bottleneck=block == "bottleneck",
                 attention=spec,
                 name=f"stage{stage}_block{i + 1}",
+                stride_on=stride_on,
             )
     outputs = _classifier(b, x, include_top, num_classes)
     tag = f"_{spec.tag}" if spec else ""

@@ -1,0 +1,83 @@
+"""Adding attention blocks to an existing functional Keras model."""
+
+import keras
+
+from keras_attention.models.common import AttentionSpec
+
+
+def _model_nodes(model):
+    """The model's own nodes, inputs first. A layer reused by another model (for example an
+    earlier `attach_attention` result) has further nodes, which must not count here."""
+    by_depth = model._nodes_by_depth
+    return [node for depth in sorted(by_depth, reverse=True) for node in by_depth[depth]]
+
+
+def residual_adds(model):
+    """The `Add` layers that join a residual branch and a shortcut, with the position of the
+    branch among their inputs: the input with the longer path from the model's inputs (an
+    identity shortcut is the block input itself; a projection shortcut is one conv + BN, the
+    branch several)."""
+    depths = {id(t): 0 for t in model.inputs}
+    found = {}
+    for node in _model_nodes(model):
+        inputs = node.arguments.keras_tensors if node.arguments else []
+        depth = 1 + max((depths.get(id(t), 0) for t in inputs), default=0)
+        for t in node.outputs:
+            depths[id(t)] = depth
+        if isinstance(node.operation, keras.layers.Add) and len(inputs) == 2:
+            found[node.operation.name] = max(range(2), key=lambda i: depths[id(inputs[i])])
+    return found
+
+
+def attach_attention(model, attention, attention_kwargs=None, name=None):
+    """Returns a new model with an attention block before every residual `Add` of `model`.
+
+    The block goes on the residual branch, just before the branch and the shortcut are added,
+    as in SE-ResNet. Every layer of `model` is reused, so the new model starts from the
+    original weights (and shares them); only the attention blocks are new. This adds attention
+    to a model that is already trained, such as `keras.applications.ResNet50` or
+    `MobileNetV2`.
+
+    Args:
+        model: a functional Keras model.
+        attention: a registered name, Layer class, Layer instance, or callable returning a
+            Layer.
+        attention_kwargs: arguments for every block.
+        name: name of the new model.
+
+    Returns:
+        The new model. `model` itself is unchanged.
+
+    Example:
+
+    >>> base = keras.applications.ResNet50(weights=None)
+    >>> with_se = attach_attention(base, "se")
+    >>> sum(isinstance(l, SqueezeExcitation) for l in with_se.layers)
+    16
+    """
+    if isinstance(model, keras.Sequential):
+        branches = {}  # a Sequential model has no two-input Add
+    elif isinstance(model, keras.Model) and hasattr(model, "_nodes_by_depth"):
+        branches = residual_adds(model)
+    else:
+        raise ValueError(f"attach_attention needs a functional keras.Model, got {model!r}.")
+    if not branches:
+        raise ValueError(f"attach_attention: model '{model.name}' has no residual Add layer.")
+    spec = AttentionSpec(
+        attention, keras.config.image_data_format(), kwargs=attention_kwargs
+    )
+
+    def call_function(layer, *args, **kwargs):
+        if layer.name in branches:
+            inputs = list(args[0])
+            position = branches[layer.name]
+            block = spec.make(f"{layer.name}_attention")
+            inputs[position] = block(inputs[position])
+            args = (inputs, *args[1:])
+        return layer(*args, **kwargs)
+
+    clone = keras.models.clone_model(
+        model, clone_function=lambda layer: layer, call_function=call_function
+    )
+    tag = spec.tag
+    return keras.Model(clone.inputs, clone.outputs, name=name or f"{model.name}_{tag}")

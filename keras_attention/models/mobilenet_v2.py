@@ -1,0 +1,103 @@
+"""MobileNetV2 (Sandler et al., 2018) with attention on the expanded channels."""
+
+import keras
+
+from keras_attention.models.common import AttentionSpec, Builder, attend
+
+# (expansion t, output channels c, repeats n, first stride s), Table 2 of the paper.
+INVERTED_RESIDUAL_SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+
+
+def make_divisible(value, divisor=8):
+    """Rounds a channel count to a multiple of `divisor`, never below 90% of `value`."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def _relu6(name):
+    return keras.layers.ReLU(6.0, name=name)
+
+
+def inverted_residual(b, x, expansion, filters, stride, attention, name):
+    """Expand (1x1) -> depthwise 3x3 -> attention -> project (1x1, linear) [+ input].
+
+    The attention block sits on the expanded channels, after the depthwise convolution and
+    before the linear projection (the MnasNet / timm convention).
+    """
+    in_channels = b.channels(x)
+    y = x
+    if expansion != 1:
+        y = b.conv(y, in_channels * expansion, 1, name=f"{name}_expand")
+        y = _relu6(f"{name}_expand_relu")(b.batch_norm(y, name=f"{name}_expand_bn"))
+    y = b.conv(y, b.channels(y), 3, stride, groups=b.channels(y), name=f"{name}_depthwise")
+    y = _relu6(f"{name}_depthwise_relu")(b.batch_norm(y, name=f"{name}_depthwise_bn"))
+    y = attend(y, attention, f"{name}_attention")
+    y = b.conv(y, filters, 1, name=f"{name}_project")
+    y = b.batch_norm(y, name=f"{name}_project_bn")
+    if stride == 1 and in_channels == filters:
+        y = keras.layers.Add(name=f"{name}_add")([x, y])
+    return y
+
+
+def mobilenet_v2(
+    alpha=1.0,
+    attention=None,
+    num_classes=1000,
+    include_top=True,
+    input_shape=(224, 224, 3),
+    dropout=0.0,
+    data_format=None,
+    attention_kwargs=None,
+    name=None,
+):
+    """MobileNetV2 with a width multiplier, laid out as `keras.applications.MobileNetV2`
+    (same channel rounding, TensorFlow "same" padding, BatchNorm epsilon 1e-3), so that without
+    attention its trainable parameters equal Keras' own (3,504,872 at alpha 1.0).
+
+    Args:
+        alpha: width multiplier.
+        attention: a registered name, Layer class, Layer instance, callable or None.
+        num_classes: classes of the Dense head.
+        include_top: whether to end with global average pooling and the Dense head (logits).
+        input_shape: input shape without batch.
+        dropout: dropout before the classifier (the paper's recipe uses 0.2; Keras' own has
+            none).
+        data_format: `"channels_last"` or `"channels_first"`.
+        attention_kwargs: arguments for every attention block.
+
+    Example:
+
+    >>> sum(w.numpy().size for w in mobilenet_v2().trainable_weights)
+    3504872
+    """
+    b = Builder(data_format, bn_epsilon=1e-3, bn_momentum=0.999, symmetric_padding=False)
+    spec = AttentionSpec(attention, b.data_format, kwargs=attention_kwargs)
+    inputs = keras.Input(input_shape)
+    x = b.conv(inputs, make_divisible(32 * alpha), 3, 2, name="stem_conv")
+    x = _relu6("stem_relu")(b.batch_norm(x, name="stem_bn"))
+    block_id = 0
+    for expansion, channels, repeats, stride in INVERTED_RESIDUAL_SETTINGS:
+        filters = make_divisible(int(channels * alpha))
+        for i in range(repeats):
+            x = inverted_residual(
+                b, x, expansion, filters, stride if i == 0 else 1, spec, f"block{block_id}"
+            )
+            block_id += 1
+    last = make_divisible(1280 * alpha) if alpha > 1.0 else 1280
+    x = b.conv(x, last, 1, name="head_conv")
+    x = _relu6("head_relu")(b.batch_norm(x, name="head_bn"))
+    if include_top:
+        x = b.global_pool(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name="dropout")(x)
+        x = keras.layers.Dense(num_classes, name="predictions")(x)
+    tag = f"_{spec.tag}" if spec else ""
+    return keras.Model(inputs, x, name=name or f"mobilenet_v2_{alpha:g}{tag}")

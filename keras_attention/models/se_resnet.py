@@ -1,0 +1,140 @@
+"""The CIFAR SE-ResNet family of the SE-R paper, with auxiliary classifiers (SE-A) whose
+results can feed the SE blocks of the next stage (SE-R)."""
+
+import keras
+
+from keras_attention.layers import AuxiliaryClassifier, ResultContext, registry
+from keras_attention.layers.squeeze_excitation import SqueezeExcitation
+from keras_attention.models.common import AttentionSpec, Builder
+from keras_attention.models.resnet import residual_block
+
+SE_RESNET_BLOCKS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+
+# The paper's best auxiliary loss weights (aux after stages 2 and 3), by depth.
+PAPER_AUX_LOSS_WEIGHTS = {34: (0.4, 0.4), 50: (0.3, 0.3), 101: (0.3, 0.2)}
+
+
+def cifar_se_resnet(
+    depth=50,
+    attention="se",
+    reduction=8,
+    num_classes=100,
+    aux_positions=(),
+    feed_attention=True,
+    aux_context="logits",
+    stop_gradient=False,
+    aux_dropout=0.7,
+    input_shape=(32, 32, 3),
+    data_format=None,
+    attention_kwargs=None,
+    name=None,
+):
+    """SE-ResNet for CIFAR as in the SE-R paper's code (the pytorch-cifar100 layout).
+
+    Every convolution has a bias; the stem is a 3x3 convolution to 64 channels + BN + ReLU with
+    no max pool; four stages of 64/128/256/512 planes; each residual branch ends BN -> ReLU,
+    then the attention block, then + shortcut and ReLU.
+
+    Auxiliary classifiers (`AuxiliaryClassifier`, GoogLeNet style) sit after the stages listed
+    in `aux_positions`. With `feed_attention=True` (SE-R), the result of the aux head after
+    stage k is concatenated to the squeeze vector of every SE block of stage k + 1; with
+    `feed_attention=False` (SE-A, the paper's ablation) the heads are only trained.
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        attention: the block of every residual branch (default SE); SE-R needs a block that
+            takes a `context` (`SqueezeExcitation`).
+        reduction: reduction ratio given to blocks that take one (8 in the paper).
+        num_classes: number of classes of the main and auxiliary heads.
+        aux_positions: stages (1-3) followed by an auxiliary classifier, e.g. `(2, 3)`.
+        feed_attention: SE-R (True) or SE-A (False).
+        aux_context: `"logits"` or `"softmax"`: how the result enters attention.
+        stop_gradient: stop the attention's gradient into the auxiliary classifiers.
+        aux_dropout: dropout of the auxiliary classifiers (0.7).
+        input_shape: input shape without batch.
+        data_format: `"channels_last"` or `"channels_first"`.
+        attention_kwargs: further arguments for every attention block.
+
+    Returns:
+        A model with outputs named `main`, then `aux1`, `aux2`, ... (logits) when there are
+        auxiliary classifiers, so that `compile(loss_weights={"aux1": 0.3, ...})` works.
+
+    Example:
+
+    >>> model = cifar_se_resnet(50, aux_positions=(2, 3))
+    >>> model.output_names
+    ['main', 'aux1', 'aux2']
+    """
+    if depth not in SE_RESNET_BLOCKS:
+        raise ValueError(
+            f"cifar_se_resnet: depth must be one of {sorted(SE_RESNET_BLOCKS)}, got {depth}."
+        )
+    positions = sorted(set(aux_positions))
+    if any(p not in (1, 2, 3) for p in positions):
+        raise ValueError(
+            f"cifar_se_resnet: aux_positions must be stages 1-3 (an aux head feeds the next "
+            f"stage), got {tuple(aux_positions)}."
+        )
+    spec = AttentionSpec(
+        attention, data_format, defaults={"reduction": reduction}, kwargs=attention_kwargs
+    )
+    if feed_attention and positions:
+        factory = (
+            type(attention)
+            if isinstance(attention, keras.layers.Layer)
+            else registry.resolve(attention)
+        )
+        if not (isinstance(factory, type) and issubclass(factory, SqueezeExcitation)):
+            raise ValueError(
+                f"cifar_se_resnet: SE-R feeds the aux result into the attention blocks, which "
+                f"needs SqueezeExcitation (or a subclass); got attention={attention!r}. Use "
+                f"feed_attention=False for auxiliary heads that do not feed attention (SE-A)."
+            )
+    block, counts = SE_RESNET_BLOCKS[depth]
+    b = Builder(data_format)
+    inputs = keras.Input(input_shape)
+    x = b.conv(inputs, 64, 3, use_bias=True, name="stem_conv")
+    x = keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
+    aux_outputs, context = [], None
+    for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), counts), start=1):
+        for i in range(count):
+            x = residual_block(
+                b,
+                x,
+                planes,
+                2 if stage > 1 and i == 0 else 1,
+                bottleneck=block == "bottleneck",
+                attention=spec,
+                name=f"stage{stage}_block{i + 1}",
+                conv_bias=True,
+                relu_before_attention=True,
+                context=context,
+            )
+        context = None
+        if stage in positions:
+            index = len(aux_outputs) + 1
+            logits = AuxiliaryClassifier(
+                num_classes, dropout=aux_dropout, data_format=b.data_format, name=f"aux{index}"
+            )(x)
+            aux_outputs.append(logits)
+            if feed_attention:
+                context = ResultContext(
+                    aux_context, stop_gradient=stop_gradient, name=f"aux{index}_context"
+                )(logits)
+    main = keras.layers.Dense(num_classes, name="main")(b.global_pool(x))
+    kind = ("r" if feed_attention else "a") if positions else ""
+    default_name = f"cifar_se{'_' + kind if kind else ''}_resnet{depth}"
+    outputs = [main, *aux_outputs] if aux_outputs else main
+    return keras.Model(inputs, outputs, name=name or default_name)
+
+
+def inference_model(model):
+    """The single-output model for inference: the `main` output, keeping exactly the layers
+    it depends on (SE-R's aux heads that feed attention stay; SE-A's heads go)."""
+    return keras.Model(model.inputs, model.get_layer("main").output, name=f"{model.name}_inference")

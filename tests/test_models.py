@@ -1,0 +1,326 @@
+"""Model factories: the papers' parameter counts and MACs, every block in every backbone, the
+SE-R wiring, attach_attention and profile."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_attention as ka
+from keras_attention import layers, models
+
+
+def trainable(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+# --- the papers' figures -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "attention, num_classes, expected",
+    [(None, 10, 1_704_154), ("spem", 10, 1_736_518), (None, 100, 1_727_284), ("spem", 100, 1_759_648)],
+)
+def test_spem_resnet164_parameters(attention, num_classes, expected):
+    assert trainable(models.cifar_resnet(164, attention, num_classes=num_classes)) == expected
+
+
+# depth: (SE-ResNet exact, SE-R-ResNet in thousands (paper Table 1), MACs G SE, MACs G SE-R)
+SE_R_TARGETS = {
+    34: (21_655_420, 26_145, 1.163, 1.169),
+    50: (28_778_692, 33_531, 1.315, 1.323),
+    101: (52_272_964, 57_243, 2.538, 2.546),
+}
+
+
+@pytest.mark.parametrize("depth", sorted(SE_R_TARGETS))
+def test_se_and_se_r_resnet_parameters_and_macs(depth):
+    se_params, se_r_thousands, se_macs, se_r_macs = SE_R_TARGETS[depth]
+    se = models.cifar_se_resnet(depth, reduction=8, num_classes=100)
+    se_r = models.cifar_se_resnet(depth, reduction=8, num_classes=100, aux_positions=(2, 3))
+    assert trainable(se) == se_params
+    assert round(trainable(se_r) / 1000) == se_r_thousands
+    assert ka.profile(se).macs / 1e9 == pytest.approx(se_macs, rel=0.01)
+    assert ka.profile(se_r).macs / 1e9 == pytest.approx(se_r_macs, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "attention, expected", [(None, 25_557_032), ("se", 28_088_024), ("ssa", 25_557_064)]
+)
+def test_imagenet_resnet50_parameters(attention, expected):
+    assert trainable(models.resnet(50, attention)) == expected
+
+
+def test_imagenet_resnet50_macs():
+    assert ka.profile(models.resnet(50)).macs / 1e9 == pytest.approx(3.86, rel=0.01)
+    # torchvision's layout strides the 3x3: same parameters, more MACs.
+    v15 = models.resnet(50, stride_on="3x3")
+    assert trainable(v15) == 25_557_032
+    assert ka.profile(v15).macs / 1e9 == pytest.approx(4.09, rel=0.01)
+
+
+def test_mobilenet_v2_matches_keras_own():
+    ours = models.mobilenet_v2(1.0)
+    theirs = keras.applications.MobileNetV2(weights=None, alpha=1.0)
+    assert trainable(ours) == trainable(theirs) == 3_504_872
+    assert ours.count_params() == theirs.count_params()
+    macs = ka.profile(ours).macs
+    assert macs == ka.profile(theirs).macs
+    assert macs / 1e6 == pytest.approx(300, rel=0.01)
+
+
+@pytest.mark.parametrize("alpha", [0.35, 0.5, 1.4])
+def test_mobilenet_v2_width_multiplier(alpha):
+    ours = models.mobilenet_v2(alpha, input_shape=(96, 96, 3))
+    theirs = keras.applications.MobileNetV2(weights=None, alpha=alpha, input_shape=(96, 96, 3))
+    assert trainable(ours) == trainable(theirs)
+
+
+# --- every block in every backbone -------------------------------------------------------------
+
+FACTORIES = {
+    "cifar_resnet20": (lambda **kw: models.cifar_resnet(20, **kw), (32, 32, 3), (10,)),
+    "cifar_resnet11_bottleneck": (
+        lambda **kw: models.cifar_resnet(
+            11, block="bottleneck", num_classes=5, input_shape=(16, 16, 3), **kw
+        ),
+        (16, 16, 3),
+        (5,),
+    ),
+    "preact_resnet20": (
+        lambda **kw: models.cifar_resnet(20, preact=True, input_shape=(16, 16, 3), **kw),
+        (16, 16, 3),
+        (10,),
+    ),
+    "cifar_se_resnet18": (
+        lambda **kw: models.cifar_se_resnet(18, num_classes=7, input_shape=(16, 16, 3), **kw),
+        (16, 16, 3),
+        (7,),
+    ),
+    "resnet18": (
+        lambda **kw: models.resnet(18, num_classes=4, input_shape=(64, 64, 3), **kw),
+        (64, 64, 3),
+        (4,),
+    ),
+    "resnet50_features": (
+        lambda **kw: models.resnet(50, include_top=False, input_shape=(32, 32, 3), **kw),
+        (32, 32, 3),
+        (1, 1, 2048),
+    ),
+    "mobilenet_v2_0.35": (
+        lambda **kw: models.mobilenet_v2(0.35, num_classes=3, input_shape=(32, 32, 3), **kw),
+        (32, 32, 3),
+        (3,),
+    ),
+}
+# SGE's 64 groups must divide the channels: narrow layers need fewer groups.
+BLOCK_KWARGS = {"sge": {"groups": 8}}
+
+
+@pytest.mark.parametrize("block", layers.names())
+@pytest.mark.parametrize("factory", sorted(FACTORIES))
+def test_every_factory_builds_with_every_block(factory, block):
+    make, input_shape, output_shape = FACTORIES[factory]
+    model = make(attention=block, attention_kwargs=BLOCK_KWARGS.get(block))
+    blocks = [layer for layer in model.layers if isinstance(layer, layers.AttentionBlock)]
+    assert blocks and all(type(b) is layers.registry.resolve(block) for b in blocks)
+    x = np.random.default_rng(0).random((2, *input_shape), dtype="float32")
+    assert model.predict(x, verbose=0).shape == (2, *output_shape)
+
+
+def test_attention_goes_on_every_residual_branch():
+    model = models.cifar_resnet(20, "se")
+    adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    blocks = [layer for layer in model.layers if isinstance(layer, layers.SqueezeExcitation)]
+    assert len(adds) == len(blocks) == 9
+    for add in adds:
+        sources = [t._keras_history[0] for t in add._inbound_nodes[0].arguments.keras_tensors]
+        assert isinstance(sources[1], layers.SqueezeExcitation)
+
+
+def test_factories_accept_classes_instances_and_callables():
+    assert isinstance(
+        models.cifar_resnet(20, layers.ECA).get_layer("stage1_block1_attention"), layers.ECA
+    )
+    template = layers.SqueezeExcitation(reduction=2)
+    model = models.cifar_resnet(20, template)
+    copies = [layer for layer in model.layers if isinstance(layer, layers.SqueezeExcitation)]
+    assert len({id(c) for c in copies}) == 9 and all(c.reduction == 2 for c in copies)
+    model = models.cifar_resnet(20, lambda: keras.layers.Identity())
+    assert sum(isinstance(layer, keras.layers.Identity) for layer in model.layers) == 9
+
+
+def test_se_resnet_reduction_reaches_blocks_that_take_one():
+    model = models.cifar_se_resnet(18, reduction=4, input_shape=(16, 16, 3))
+    assert model.get_layer("stage1_block1_attention").reduction == 4
+    # SSA takes no reduction ratio: the family's default is not forced on it.
+    models.cifar_se_resnet(18, attention="ssa", input_shape=(16, 16, 3))
+
+
+def test_channels_first_model():
+    model = models.cifar_resnet(20, "cbam", data_format="channels_first", input_shape=(3, 16, 16))
+    assert model.predict(np.zeros((2, 3, 16, 16), "float32"), verbose=0).shape == (2, 10)
+
+
+# --- SE-R --------------------------------------------------------------------------------------
+
+
+def _se_r(feed_attention, **kwargs):
+    return models.cifar_se_resnet(
+        18,
+        num_classes=5,
+        aux_positions=(2, 3),
+        feed_attention=feed_attention,
+        input_shape=(16, 16, 3),
+        **kwargs,
+    )
+
+
+def _main(model, x):
+    return model.predict(x, verbose=0)[0]
+
+
+@pytest.mark.parametrize("feed_attention", [True, False])
+def test_aux_heads_feed_attention_only_in_se_r(feed_attention):
+    model = _se_r(feed_attention)
+    assert model.output_names == ["main", "aux1", "aux2"]
+    x = np.random.default_rng(1).random((2, 16, 16, 3), dtype="float32")
+    before = _main(model, x)
+    classifier = model.get_layer("aux1").classifier
+    classifier.kernel.assign(classifier.kernel * 10.0 + 0.5)
+    change = np.abs(_main(model, x) - before).max()
+    if feed_attention:
+        assert change > 1e-4
+        assert model.get_layer("stage3_block1_attention").context_units == 5
+        assert model.get_layer("stage4_block1_attention").context_units == 5
+        assert model.get_layer("stage2_block1_attention").context_units == 0
+    else:
+        assert change == 0.0
+
+
+def test_se_r_context_options():
+    model = _se_r(True, aux_context="softmax", stop_gradient=True)
+    context = model.get_layer("aux1_context")
+    assert context.activation == "softmax" and context.stop_gradient
+
+
+def test_inference_model_keeps_the_heads_that_feed_attention():
+    x = np.random.default_rng(2).random((2, 16, 16, 3), dtype="float32")
+    se_r, se_a = _se_r(True), _se_r(False)
+    for model, keeps_aux in ((se_r, True), (se_a, False)):
+        single = models.inference_model(model)
+        assert len(single.outputs) == 1
+        np.testing.assert_allclose(single.predict(x, verbose=0), _main(model, x), rtol=1e-6)
+        names = {layer.name for layer in single.layers}
+        assert ("aux1" in names) == keeps_aux
+
+
+def test_se_r_trains_with_loss_weights_by_name():
+    model = _se_r(True)
+    weights = models.PAPER_AUX_LOSS_WEIGHTS[50]
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(
+        optimizer="sgd",
+        loss={"main": loss, "aux1": loss, "aux2": loss},
+        loss_weights={"main": 1.0, "aux1": weights[0], "aux2": weights[1]},
+    )
+    x = np.random.default_rng(3).random((4, 16, 16, 3), dtype="float32")
+    y = np.arange(4) % 5
+    history = model.fit(x, {"main": y, "aux1": y, "aux2": y}, epochs=1, verbose=0)
+    logged = history.history
+    assert {"main_loss", "aux1_loss", "aux2_loss"} <= set(logged)
+    assert np.isfinite(logged["loss"][0])
+
+
+def test_se_r_errors():
+    with pytest.raises(ValueError, match="needs SqueezeExcitation"):
+        models.cifar_se_resnet(18, attention="ssa", aux_positions=(2,))
+    with pytest.raises(ValueError, match="aux_positions must be stages 1-3"):
+        models.cifar_se_resnet(18, aux_positions=(4,))
+    with pytest.raises(ValueError, match="depth must be one of"):
+        models.cifar_se_resnet(20)
+
+
+def test_depth_errors():
+    with pytest.raises(ValueError, match=r"depth 21 does not fit basic blocks; expected 6n \+ 2"):
+        models.cifar_resnet(21)
+    with pytest.raises(ValueError, match="depth must be one of"):
+        models.resnet(42)
+
+
+# --- attach_attention --------------------------------------------------------------------------
+
+APPLICATIONS = {
+    "ResNet50": lambda: keras.applications.ResNet50(
+        weights=None, input_shape=(64, 64, 3), classifier_activation=None
+    ),
+    "MobileNetV2": lambda: keras.applications.MobileNetV2(
+        weights=None, input_shape=(64, 64, 3), classifier_activation=None
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(APPLICATIONS))
+def test_attach_attention_to_keras_applications(name):
+    base = APPLICATIONS[name]()
+    adds = [layer for layer in base.layers if isinstance(layer, keras.layers.Add)]
+    x = np.random.default_rng(4).random((2, 64, 64, 3), dtype="float32")
+    expected = base.predict(x, verbose=0)
+
+    identity = models.attach_attention(base, keras.layers.Identity)
+    np.testing.assert_array_equal(identity.predict(x, verbose=0), expected)
+
+    with_se = models.attach_attention(base, "se")
+    blocks = [layer for layer in with_se.layers if isinstance(layer, layers.SqueezeExcitation)]
+    assert len(blocks) == len(adds) > 0
+    # The original layers and weights are reused, and only SE's weights are new.
+    original = {id(v) for v in base.weights}
+    assert original <= {id(v) for v in with_se.weights}
+    assert trainable(with_se) == trainable(base) + sum(trainable(b) for b in blocks)
+    changed = with_se.predict(x, verbose=0)
+    assert np.abs(changed - expected).max() > 1e-3 * np.abs(expected).max()
+    # The block sits on the residual branch, not on the shortcut.
+    for block in blocks:
+        source = block._inbound_nodes[0].arguments.keras_tensors[0]._keras_history[0]
+        assert isinstance(source, keras.layers.BatchNormalization)
+        assert not source.name.endswith("_0_bn")  # ResNet50's projection shortcut
+    # The original model is unchanged.
+    np.testing.assert_array_equal(base.predict(x, verbose=0), expected)
+
+
+def test_attach_attention_needs_residual_adds():
+    plain = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
+    with pytest.raises(ValueError, match="no residual Add"):
+        models.attach_attention(plain, "se")
+    with pytest.raises(ValueError, match="needs a functional keras.Model"):
+        models.attach_attention("resnet", "se")
+
+
+# --- profile -----------------------------------------------------------------------------------
+
+
+def test_profile_counts_by_hand():
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(16, 3, padding="same", name="conv")(inputs)
+    x = keras.layers.DepthwiseConv2D(3, strides=2, padding="same", name="dw")(x)
+    x = layers.SqueezeExcitation(reduction=4, name="se")(x)
+    x = layers.CBAM(reduction=4, name="cbam")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(5, name="head")(x))
+    report = ka.profile(model)
+    by_name = {row.name: row for row in report.layers}
+    assert by_name["conv"].macs == 8 * 8 * 16 * 3 * 3 * 3
+    assert by_name["dw"].macs == 4 * 4 * 16 * 3 * 3
+    assert by_name["se"].macs == 16 * 4 + 4 * 16
+    # CBAM: the shared MLP runs on two pooled vectors, then a 7x7 conv 2 -> 1 on 4x4.
+    assert by_name["cbam"].macs == 2 * (16 * 4 + 4 * 16) + 4 * 4 * 7 * 7 * 2
+    assert by_name["head"].macs == 16 * 5
+    assert report.macs == sum(row.macs for row in report.layers)
+    assert report.trainable_params == trainable(model)
+    assert "MACs" in str(report) and report.to_dict()["macs"] == report.macs
+
+
+def test_profile_needs_a_defined_input_shape():
+    model = models.resnet(18, input_shape=(None, None, 3))
+    with pytest.raises(ValueError, match="fully defined input_shape"):
+        ka.profile(model)
+    assert ka.profile(model, (64, 64, 3)).macs > 0
