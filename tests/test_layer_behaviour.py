@@ -144,7 +144,7 @@ def test_gradients_reach_every_trainable_weight(name, randomize_weights):
         loss = tf.reduce_sum(model(x, training=True) ** 2) + sum(model.losses)
     grads = tape.gradient(loss, block.trainable_weights)
     assert block.trainable_weights
-    for variable, grad in zip(block.trainable_weights, grads):
+    for variable, grad in zip(block.trainable_weights, grads, strict=True):
         assert grad is not None, variable.path
         assert float(tf.reduce_max(tf.abs(grad))) > 0.0, variable.path
 
@@ -182,7 +182,7 @@ def test_keras_file_round_trip_with_context_and_auxiliary_classifier(tmp_path):
     model.save(tmp_path / "ser.keras")
     loaded = keras.saving.load_model(tmp_path / "ser.keras")
     x = _x(seed=6)
-    for a, b in zip(model.predict(x, verbose=0), loaded.predict(x, verbose=0)):
+    for a, b in zip(model.predict(x, verbose=0), loaded.predict(x, verbose=0), strict=True):
         np.testing.assert_array_equal(a, b)
 
 

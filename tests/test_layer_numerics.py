@@ -131,9 +131,7 @@ def ref_coord(layer, x):
     y = bn_inference(y, layer.norm)
     y = y * np.clip(y + 3, 0, 6) / 6
     a_h = sigmoid(y[:, :h] @ w(layer.attend_rows.kernel)[0, 0] + w(layer.attend_rows.bias))
-    a_w = sigmoid(
-        y[:, h:] @ w(layer.attend_columns.kernel)[0, 0] + w(layer.attend_columns.bias)
-    )
+    a_w = sigmoid(y[:, h:] @ w(layer.attend_columns.kernel)[0, 0] + w(layer.attend_columns.bias))
     return x * a_h[:, :, None, :] * a_w[:, None, :, :]
 
 

@@ -18,7 +18,12 @@ def trainable(model):
 
 @pytest.mark.parametrize(
     "attention, num_classes, expected",
-    [(None, 10, 1_704_154), ("spem", 10, 1_736_518), (None, 100, 1_727_284), ("spem", 100, 1_759_648)],
+    [
+        (None, 10, 1_704_154),
+        ("spem", 10, 1_736_518),
+        (None, 100, 1_727_284),
+        ("spem", 100, 1_759_648),
+    ],
 )
 def test_spem_resnet164_parameters(attention, num_classes, expected):
     assert trainable(models.cifar_resnet(164, attention, num_classes=num_classes)) == expected

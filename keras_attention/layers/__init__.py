@@ -1,5 +1,6 @@
 """Attention blocks as Keras layers, and the registry that names them."""
 
+from keras_attention.layers import registry
 from keras_attention.layers.auxiliary_classifier import AuxiliaryClassifier
 from keras_attention.layers.base import AttentionBlock
 from keras_attention.layers.cbam import CBAM
@@ -11,7 +12,6 @@ from keras_attention.layers.pooling import (
     adaptive_average_pool,
     global_pool,
 )
-from keras_attention.layers import registry
 from keras_attention.layers.registry import get, names, register, resolve
 from keras_attention.layers.result_context import ResultContext
 from keras_attention.layers.sge import SGE

@@ -89,9 +89,7 @@ class AuxiliaryClassifier(keras.layers.Layer):
 
     def build(self, input_shape):
         channels = feature_map_channels(self, input_shape, self.data_format)
-        self.input_spec = keras.InputSpec(
-            ndim=4, axes={channel_axis(self.data_format): channels}
-        )
+        self.input_spec = keras.InputSpec(ndim=4, axes={channel_axis(self.data_format): channels})
         pooled = (
             (None, self.pool_size, self.pool_size, channels)
             if self.data_format == "channels_last"

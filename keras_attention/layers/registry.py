@@ -8,10 +8,10 @@ import keras
 from keras_attention.layers.cbam import CBAM
 from keras_attention.layers.coordinate_attention import CoordinateAttention
 from keras_attention.layers.eca import ECA
+from keras_attention.layers.sge import SGE
 from keras_attention.layers.spem import SPEM
 from keras_attention.layers.squash_spatial_attention import SquashSpatialAttention
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
-from keras_attention.layers.sge import SGE
 from keras_attention.layers.srm import SRM
 
 _REGISTRY = {

@@ -63,9 +63,7 @@ def attach_attention(model, attention, attention_kwargs=None, name=None):
         raise ValueError(f"attach_attention needs a functional keras.Model, got {model!r}.")
     if not branches:
         raise ValueError(f"attach_attention: model '{model.name}' has no residual Add layer.")
-    spec = AttentionSpec(
-        attention, keras.config.image_data_format(), kwargs=attention_kwargs
-    )
+    spec = AttentionSpec(attention, keras.config.image_data_format(), kwargs=attention_kwargs)
 
     def call_function(layer, *args, **kwargs):
         if layer.name in branches:

@@ -17,9 +17,7 @@ class Builder:
     Keras' `"same"` pads only the bottom/right for even inputs, as TensorFlow models do.
     """
 
-    def __init__(
-        self, data_format=None, bn_epsilon=1e-5, bn_momentum=0.9, symmetric_padding=True
-    ):
+    def __init__(self, data_format=None, bn_epsilon=1e-5, bn_momentum=0.9, symmetric_padding=True):
         self.data_format = standardize_data_format(data_format)
         self.bn_epsilon = bn_epsilon
         self.bn_momentum = bn_momentum
@@ -35,30 +33,20 @@ class Builder:
     def conv(self, x, filters, kernel_size, stride=1, use_bias=False, name=None, groups=1):
         pad = kernel_size // 2
         if stride > 1 and pad and self.symmetric_padding:
-            x = keras.layers.ZeroPadding2D(pad, data_format=self.data_format, name=f"{name}_pad")(
-                x
-            )
+            x = keras.layers.ZeroPadding2D(pad, data_format=self.data_format, name=f"{name}_pad")(x)
             padding = "valid"
         else:
             padding = "same"
-        if groups == self.channels(x) and groups == filters and groups > 1:
-            return keras.layers.DepthwiseConv2D(
-                kernel_size,
-                strides=stride,
-                padding=padding,
-                use_bias=use_bias,
-                data_format=self.data_format,
-                name=name,
-            )(x)
-        return keras.layers.Conv2D(
-            filters,
-            kernel_size,
+        common = dict(
             strides=stride,
             padding=padding,
             use_bias=use_bias,
             data_format=self.data_format,
             name=name,
-        )(x)
+        )
+        if groups == self.channels(x) and groups == filters and groups > 1:
+            return keras.layers.DepthwiseConv2D(kernel_size, **common)(x)
+        return keras.layers.Conv2D(filters, kernel_size, **common)(x)
 
     def batch_norm(self, x, name, epsilon=None):
         return keras.layers.BatchNormalization(

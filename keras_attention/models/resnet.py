@@ -5,6 +5,8 @@ import keras
 
 from keras_attention.models.common import AttentionSpec, Builder, attend
 
+# Block type and blocks per stage by depth (He et al.); the SE-R paper's CIFAR SE-ResNets use
+# the same stages.
 IMAGENET_BLOCKS = {
     18: ("basic", (2, 2, 2, 2)),
     34: ("basic", (3, 4, 6, 3)),
@@ -85,6 +87,32 @@ def preact_block(b, x, planes, stride, *, bottleneck, attention, name):
     return keras.layers.Add(name=f"{name}_add")([shortcut, y])
 
 
+def residual_stages(
+    b, x, widths, counts, *, block=residual_block, after_stage=None, **block_options
+):
+    """Stacks stages of `block`s; the first block of every stage after the first strides 2.
+
+    `after_stage(stage, x)` runs after each stage; what it returns is given as `context` to
+    the blocks of the next stage (SE-R feeds an auxiliary classifier's result this way).
+    """
+    context = None
+    for stage, (planes, count) in enumerate(zip(widths, counts, strict=True), start=1):
+        for i in range(count):
+            options = dict(block_options)
+            if context is not None:
+                options["context"] = context
+            x = block(
+                b,
+                x,
+                planes,
+                2 if stage > 1 and i == 0 else 1,
+                name=f"stage{stage}_block{i + 1}",
+                **options,
+            )
+        context = after_stage(stage, x) if after_stage else None
+    return x
+
+
 def _classifier(b, x, include_top, num_classes, name="predictions"):
     if not include_top:
         return x
@@ -138,18 +166,15 @@ def cifar_resnet(
     x = b.conv(inputs, 16, 3, name="stem_conv")
     if not preact:
         x = keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
-    for stage, planes in enumerate((16, 32, 64), start=1):
-        for i in range(n):
-            stride = 2 if stage > 1 and i == 0 else 1
-            kwargs = dict(
-                bottleneck=block == "bottleneck",
-                attention=spec,
-                name=f"stage{stage}_block{i + 1}",
-            )
-            if preact:
-                x = preact_block(b, x, planes, stride, **kwargs)
-            else:
-                x = residual_block(b, x, planes, stride, **kwargs)
+    x = residual_stages(
+        b,
+        x,
+        (16, 32, 64),
+        (n, n, n),
+        block=preact_block if preact else residual_block,
+        bottleneck=block == "bottleneck",
+        attention=spec,
+    )
     if preact:
         x = keras.layers.ReLU(name="final_relu")(b.batch_norm(x, name="final_bn"))
     outputs = _classifier(b, x, include_top, num_classes)
@@ -202,18 +227,15 @@ def resnet(
     # Max pool with PyTorch's symmetric padding of 1 (after ReLU, zeros never win the max).
     x = keras.layers.ZeroPadding2D(1, data_format=b.data_format, name="stem_pool_pad")(x)
     x = keras.layers.MaxPooling2D(3, 2, data_format=b.data_format, name="stem_pool")(x)
-    for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), counts), start=1):
-        for i in range(count):
-            x = residual_block(
-                b,
-                x,
-                planes,
-                2 if stage > 1 and i == 0 else 1,
-                bottleneck=block == "bottleneck",
-                attention=spec,
-                name=f"stage{stage}_block{i + 1}",
-                stride_on=stride_on,
-            )
+    x = residual_stages(
+        b,
+        x,
+        (64, 128, 256, 512),
+        counts,
+        bottleneck=block == "bottleneck",
+        attention=spec,
+        stride_on=stride_on,
+    )
     outputs = _classifier(b, x, include_top, num_classes)
     tag = f"_{spec.tag}" if spec else ""
     return keras.Model(inputs, outputs, name=name or f"resnet{depth}{tag}")

@@ -6,15 +6,7 @@ import keras
 from keras_attention.layers import AuxiliaryClassifier, ResultContext, registry
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 from keras_attention.models.common import AttentionSpec, Builder
-from keras_attention.models.resnet import residual_block
-
-SE_RESNET_BLOCKS = {
-    18: ("basic", (2, 2, 2, 2)),
-    34: ("basic", (3, 4, 6, 3)),
-    50: ("bottleneck", (3, 4, 6, 3)),
-    101: ("bottleneck", (3, 4, 23, 3)),
-    152: ("bottleneck", (3, 8, 36, 3)),
-}
+from keras_attention.models.resnet import IMAGENET_BLOCKS, residual_stages
 
 # The paper's best auxiliary loss weights (aux after stages 2 and 3), by depth.
 PAPER_AUX_LOSS_WEIGHTS = {34: (0.4, 0.4), 50: (0.3, 0.3), 101: (0.3, 0.2)}
@@ -71,9 +63,9 @@ def cifar_se_resnet(
     >>> model.output_names
     ['main', 'aux1', 'aux2']
     """
-    if depth not in SE_RESNET_BLOCKS:
+    if depth not in IMAGENET_BLOCKS:
         raise ValueError(
-            f"cifar_se_resnet: depth must be one of {sorted(SE_RESNET_BLOCKS)}, got {depth}."
+            f"cifar_se_resnet: depth must be one of {sorted(IMAGENET_BLOCKS)}, got {depth}."
         )
     positions = sorted(set(aux_positions))
     if any(p not in (1, 2, 3) for p in positions):
@@ -96,37 +88,39 @@ def cifar_se_resnet(
                 f"needs SqueezeExcitation (or a subclass); got attention={attention!r}. Use "
                 f"feed_attention=False for auxiliary heads that do not feed attention (SE-A)."
             )
-    block, counts = SE_RESNET_BLOCKS[depth]
+    block, counts = IMAGENET_BLOCKS[depth]
     b = Builder(data_format)
     inputs = keras.Input(input_shape)
     x = b.conv(inputs, 64, 3, use_bias=True, name="stem_conv")
     x = keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
-    aux_outputs, context = [], None
-    for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), counts), start=1):
-        for i in range(count):
-            x = residual_block(
-                b,
-                x,
-                planes,
-                2 if stage > 1 and i == 0 else 1,
-                bottleneck=block == "bottleneck",
-                attention=spec,
-                name=f"stage{stage}_block{i + 1}",
-                conv_bias=True,
-                relu_before_attention=True,
-                context=context,
-            )
-        context = None
-        if stage in positions:
-            index = len(aux_outputs) + 1
-            logits = AuxiliaryClassifier(
-                num_classes, dropout=aux_dropout, data_format=b.data_format, name=f"aux{index}"
-            )(x)
-            aux_outputs.append(logits)
-            if feed_attention:
-                context = ResultContext(
-                    aux_context, stop_gradient=stop_gradient, name=f"aux{index}_context"
-                )(logits)
+    aux_outputs = []
+
+    def auxiliary_head(stage, features):
+        """An aux classifier after the listed stages; its result feeds the next stage (SE-R)."""
+        if stage not in positions:
+            return None
+        index = len(aux_outputs) + 1
+        logits = AuxiliaryClassifier(
+            num_classes, dropout=aux_dropout, data_format=b.data_format, name=f"aux{index}"
+        )(features)
+        aux_outputs.append(logits)
+        if not feed_attention:
+            return None
+        return ResultContext(aux_context, stop_gradient=stop_gradient, name=f"aux{index}_context")(
+            logits
+        )
+
+    x = residual_stages(
+        b,
+        x,
+        (64, 128, 256, 512),
+        counts,
+        after_stage=auxiliary_head,
+        bottleneck=block == "bottleneck",
+        attention=spec,
+        conv_bias=True,
+        relu_before_attention=True,
+    )
     main = keras.layers.Dense(num_classes, name="main")(b.global_pool(x))
     kind = ("r" if feed_attention else "a") if positions else ""
     default_name = f"cifar_se{'_' + kind if kind else ''}_resnet{depth}"
