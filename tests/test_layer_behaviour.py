@@ -374,3 +374,37 @@ def test_register_a_custom_block():
         from keras_attention.layers import registry
 
         registry._REGISTRY.pop("identity_for_test")
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_compute_output_shape_is_the_input_shape(name):
+    block = BLOCKS[name]()
+    for shape in [(None, 6, 5, 16), (3, None, None, 16)]:
+        assert block.compute_output_shape(shape) == shape
+
+
+def test_compute_output_shape_of_pooling_and_classifier():
+    assert layers.GlobalPooling("max").compute_output_shape((4, 6, 5, 16)) == (4, 16)
+    pooling = layers.GlobalPooling("min", data_format="channels_first")
+    assert pooling.compute_output_shape((4, 16, 6, 5)) == (4, 16)
+    assert layers.AuxiliaryClassifier(9).compute_output_shape((None, 8, 8, 16)) == (None, 9)
+    se = layers.SqueezeExcitation()
+    assert se.compute_output_shape((None, 6, 5, 16), (None, 10)) == (None, 6, 5, 16)
+
+
+def test_result_context_options(tmp_path):
+    logits = np.array([[1.0, 2.0, 3.0]], "float32")
+    np.testing.assert_allclose(layers.ResultContext()(logits), logits)
+    probabilities = np.exp(logits) / np.exp(logits).sum()
+    np.testing.assert_allclose(layers.ResultContext("softmax")(logits), probabilities, rtol=1e-6)
+    stopped = layers.ResultContext(stop_gradient=True)
+    variable = tf.Variable(logits)
+    with tf.GradientTape(persistent=True) as tape:
+        through = tf.reduce_sum(layers.ResultContext()(variable))
+        blocked = tf.reduce_sum(stopped(variable))
+    assert tape.gradient(through, variable) is not None
+    assert tape.gradient(blocked, variable) is None
+    clone = layers.ResultContext.from_config(stopped.get_config())
+    assert clone.stop_gradient and clone.activation == "logits"
+    with pytest.raises(ValueError, match="'logits' or 'softmax'"):
+        layers.ResultContext("sigmoid")
