@@ -3,6 +3,7 @@
 from keras_attention.models.attach import attach_attention, residual_adds
 from keras_attention.models.common import AttentionSpec
 from keras_attention.models.mobilenet_v2 import mobilenet_v2
+from keras_attention.models.registry import build, parse
 from keras_attention.models.resnet import cifar_resnet, resnet
 from keras_attention.models.se_resnet import (
     PAPER_AUX_LOSS_WEIGHTS,
@@ -13,11 +14,13 @@ from keras_attention.models.se_resnet import (
 __all__ = [
     "AttentionSpec",
     "attach_attention",
+    "build",
     "residual_adds",
     "PAPER_AUX_LOSS_WEIGHTS",
     "cifar_resnet",
     "cifar_se_resnet",
     "inference_model",
     "mobilenet_v2",
+    "parse",
     "resnet",
 ]

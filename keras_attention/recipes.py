@@ -1,0 +1,307 @@
+"""The papers' training recipes, by name: optimizer, learning-rate schedule, weight decay,
+regularisation, epochs, batch size and auxiliary loss weights.
+
+A recipe is data (`Recipe`); `recipe.optimizer(steps_per_epoch, batch_size)` turns it into a
+Keras optimizer with a step-based schedule. The learning rate scales linearly with the batch
+size from the recipe's reference batch size.
+"""
+
+import dataclasses
+import math
+
+import keras
+from keras import ops
+
+from keras_attention import optimizers
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class RecipeSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up, then a constant, multi-step, exponential or cosine decay, in steps.
+
+    Args:
+        base: learning rate after warm-up.
+        steps_per_epoch: optimizer steps in one epoch (epochs below are converted with it).
+        kind: `"constant"`, `"multistep"`, `"exponential"` or `"cosine"`.
+        milestones: epochs at which `multistep` multiplies the rate by `factor`.
+        factor: decay factor (`multistep`, `exponential`).
+        decay_epochs: epochs per `exponential` decay (fractions allowed).
+        staircase: `exponential` decays in whole steps of `decay_epochs`.
+        total_epochs: length of the `cosine` decay.
+        warmup_epochs: linear warm-up from 0 to `base` (PyTorch's per-iteration WarmUpLR:
+            `base * step / warmup_steps`).
+    """
+
+    KINDS = ("constant", "multistep", "exponential", "cosine")
+
+    def __init__(
+        self,
+        base,
+        steps_per_epoch,
+        kind="constant",
+        milestones=(),
+        factor=0.1,
+        decay_epochs=1.0,
+        staircase=True,
+        total_epochs=1,
+        warmup_epochs=0.0,
+    ):
+        if kind not in self.KINDS:
+            raise ValueError(f"RecipeSchedule: kind must be one of {self.KINDS}, got {kind!r}.")
+        self.base = float(base)
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.kind = kind
+        self.milestones = tuple(milestones)
+        self.factor = float(factor)
+        self.decay_epochs = float(decay_epochs)
+        self.staircase = bool(staircase)
+        self.total_epochs = float(total_epochs)
+        self.warmup_epochs = float(warmup_epochs)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        epoch = step / self.steps_per_epoch
+        if self.kind == "multistep":
+            passed = sum(
+                ops.cast(step >= m * self.steps_per_epoch, "float32") for m in self.milestones
+            )
+            rate = self.base * ops.power(self.factor, passed)
+        elif self.kind == "exponential":
+            periods = epoch / self.decay_epochs
+            rate = self.base * ops.power(
+                self.factor, ops.floor(periods) if self.staircase else periods
+            )
+        elif self.kind == "cosine":
+            progress = ops.minimum(epoch / self.total_epochs, 1.0)
+            rate = self.base * 0.5 * (1.0 + ops.cos(math.pi * progress))
+        else:
+            rate = self.base * ops.ones_like(step)
+        warmup_steps = self.warmup_epochs * self.steps_per_epoch
+        if warmup_steps:
+            rate = ops.where(step < warmup_steps, self.base * step / warmup_steps, rate)
+        return rate
+
+    def get_config(self):
+        return {
+            "base": self.base,
+            "steps_per_epoch": self.steps_per_epoch,
+            "kind": self.kind,
+            "milestones": list(self.milestones),
+            "factor": self.factor,
+            "decay_epochs": self.decay_epochs,
+            "staircase": self.staircase,
+            "total_epochs": self.total_epochs,
+            "warmup_epochs": self.warmup_epochs,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A reproducible training recipe. Learning rates are for `reference_batch_size`."""
+
+    name: str
+    description: str
+    optimizer_name: str  # "sgd" or "rmsprop"
+    learning_rate: float
+    reference_batch_size: int
+    epochs: int
+    batch_size: int
+    schedule: str = "constant"
+    milestones: tuple = ()
+    decay_factor: float = 0.1
+    decay_epochs: float = 1.0
+    warmup_epochs: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False
+    rho: float = 0.9
+    epsilon: float = 1e-7
+    weight_decay: float = 0.0  # coupled (added to the gradient), see keras_attention.optimizers
+    decay_scope: str = "all"
+    label_smoothing: float = 0.0
+    ema_momentum: float = 0.0  # 0: no weight EMA
+    dropout: float = 0.0  # for models that take a classifier dropout
+    aux_loss_weights: tuple = ()
+    spem_alpha: float = 0.1
+    augmentation: str = "none"  # a keras_attention.data augmentation name
+
+    def scaled_learning_rate(self, batch_size=None):
+        return self.learning_rate * (batch_size or self.batch_size) / self.reference_batch_size
+
+    def learning_rate_schedule(self, steps_per_epoch, batch_size=None, epochs=None):
+        return RecipeSchedule(
+            self.scaled_learning_rate(batch_size),
+            steps_per_epoch,
+            kind=self.schedule,
+            milestones=self.milestones,
+            factor=self.decay_factor,
+            decay_epochs=self.decay_epochs,
+            total_epochs=epochs or self.epochs,
+            warmup_epochs=self.warmup_epochs,
+        )
+
+    def optimizer(self, steps_per_epoch, batch_size=None, epochs=None):
+        """A new optimizer for this recipe (`steps_per_epoch` at the batch size used)."""
+        schedule = self.learning_rate_schedule(steps_per_epoch, batch_size, epochs)
+        common = dict(
+            learning_rate=schedule,
+            coupled_weight_decay=self.weight_decay,
+            decay_scope=self.decay_scope,
+            use_ema=self.ema_momentum > 0,
+            ema_momentum=self.ema_momentum or 0.99,
+        )
+        if self.optimizer_name == "sgd":
+            return optimizers.SGD(momentum=self.momentum, nesterov=self.nesterov, **common)
+        if self.optimizer_name == "rmsprop":
+            return optimizers.RMSprop(
+                rho=self.rho, momentum=self.momentum, epsilon=self.epsilon, **common
+            )
+        raise ValueError(f"Recipe {self.name!r}: unknown optimizer {self.optimizer_name!r}.")
+
+    def loss(self):
+        """Cross-entropy on logits with the recipe's label smoothing (one-hot labels)."""
+        return keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=self.label_smoothing
+        )
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+RECIPES = {
+    recipe.name: recipe
+    for recipe in (
+        Recipe(
+            name="mobilenet_v2",
+            description=(
+                "MobileNetV2 paper section 6.1 as the official TF-slim run: RMSProp (TF1: mean "
+                "square from 1, epsilon 1.0 inside the square root), decay 0.9, momentum 0.9, "
+                "lr 0.045 at batch 96, x0.98 every 2.5 epochs (staircase), L2 4e-5 on conv and "
+                "Dense kernels, label smoothing 0.1, dropout 0.2, weight EMA 0.9999; SSANet ran "
+                "400 epochs."
+            ),
+            optimizer_name="rmsprop",
+            learning_rate=0.045,
+            reference_batch_size=96,
+            epochs=400,
+            batch_size=96,
+            schedule="exponential",
+            decay_factor=0.98,
+            decay_epochs=2.5,
+            rho=0.9,
+            momentum=0.9,
+            epsilon=1.0,
+            weight_decay=4e-5,
+            decay_scope="kernels",
+            label_smoothing=0.1,
+            ema_momentum=0.9999,
+            dropout=0.2,
+            augmentation="imagenet",
+        ),
+        Recipe(
+            name="se_r_cifar",
+            description=(
+                "SE-R paper, CIFAR-100: SGD with Nesterov momentum 0.9, lr 0.1 at batch 128, "
+                "1 epoch linear warm-up, /5 at epochs 60, 120, 160, 200 epochs, coupled weight "
+                "decay 5e-4, aux loss weights (0.3, 0.3) for depth 50 (34: 0.4, 0.4; 101: 0.3, "
+                "0.2); pad-4 crop, flip, rotation 15 degrees, mean/std normalisation."
+            ),
+            optimizer_name="sgd",
+            learning_rate=0.1,
+            reference_batch_size=128,
+            epochs=200,
+            batch_size=128,
+            schedule="multistep",
+            milestones=(60, 120, 160),
+            decay_factor=0.2,
+            warmup_epochs=1.0,
+            nesterov=True,
+            weight_decay=5e-4,
+            aux_loss_weights=(0.3, 0.3),
+            augmentation="cifar_rotate",
+        ),
+        Recipe(
+            name="spem_cifar",
+            description=(
+                "SPEM paper, CIFAR: SGD momentum 0.9, lr 0.1 at batch 128, x0.1 at epochs 81 "
+                "and 122, 164 epochs, coupled weight decay 1e-4, SPEM penalty alpha 0.1; pad-4 "
+                "crop, flip, normalisation."
+            ),
+            optimizer_name="sgd",
+            learning_rate=0.1,
+            reference_batch_size=128,
+            epochs=164,
+            batch_size=128,
+            schedule="multistep",
+            milestones=(81, 122),
+            weight_decay=1e-4,
+            spem_alpha=0.1,
+            augmentation="cifar",
+        ),
+        Recipe(
+            name="ssa_cifar",
+            description=(
+                "SSANet, CIFAR: SGD momentum 0.9, lr 0.1 at batch 100, x0.1 every 50 epochs, "
+                "coupled weight decay 5e-4; pad-4 crop, flip. The write-up gives no epoch "
+                "count: 150 here (three steps of 50)."
+            ),
+            optimizer_name="sgd",
+            learning_rate=0.1,
+            reference_batch_size=100,
+            epochs=150,
+            batch_size=100,
+            schedule="multistep",
+            milestones=(50, 100),
+            weight_decay=5e-4,
+            augmentation="cifar_no_normalize",
+        ),
+        Recipe(
+            name="resnet_imagenet",
+            description=(
+                "ResNet on ImageNet: SGD momentum 0.9, lr 0.1 at batch 256, x0.1 every 30 "
+                "epochs, 90 epochs, coupled weight decay 1e-4; random resized crop 224 + flip."
+            ),
+            optimizer_name="sgd",
+            learning_rate=0.1,
+            reference_batch_size=256,
+            epochs=90,
+            batch_size=256,
+            schedule="multistep",
+            milestones=(30, 60),
+            weight_decay=1e-4,
+            augmentation="imagenet",
+        ),
+        Recipe(
+            name="digits",
+            description=(
+                "The bundled digits demo (not from a paper): SGD with Nesterov momentum 0.9, "
+                "lr 0.05 at batch 64, 1 epoch warm-up then cosine decay, 15 epochs, coupled "
+                "weight decay 5e-4, pad-crop and normalisation."
+            ),
+            optimizer_name="sgd",
+            learning_rate=0.05,
+            reference_batch_size=64,
+            epochs=15,
+            batch_size=64,
+            schedule="cosine",
+            warmup_epochs=1.0,
+            nesterov=True,
+            weight_decay=5e-4,
+            augmentation="digits",
+        ),
+    )
+}
+
+
+def names():
+    return list(RECIPES)
+
+
+def get(name, **overrides):
+    """The recipe called `name`, with any field replaced by `overrides`."""
+    if isinstance(name, Recipe):
+        recipe = name
+    elif name in RECIPES:
+        recipe = RECIPES[name]
+    else:
+        raise ValueError(f"Unknown recipe {name!r}; expected one of {names()}.")
+    return dataclasses.replace(recipe, **overrides) if overrides else recipe
