@@ -115,12 +115,23 @@ def load_tfds(name, image_size=None, data_dir=None, manual_dir=None, download=Tr
         name,
         labels.num_classes,
         (image_size, image_size, channels),
-        builder_info.splits[split_train].num_examples,
-        builder_info.splits[split_test].num_examples,
+        _split_size(builder_info, split_train, train),
+        _split_size(builder_info, split_test, test),
         *stats,
         tuple(labels.names),
     )
     return train.map(_to_float, AUTOTUNE), test.map(_to_float, AUTOTUNE), info
+
+
+def _split_size(builder_info, split, dataset):
+    """Examples in a split: from the data set's metadata, else (mock data, some community
+    sets) from the dataset's cardinality."""
+    if builder_info.splits:
+        return builder_info.splits[split].num_examples
+    count = int(dataset.cardinality())
+    if count < 0:
+        raise ValueError(f"The size of split {split!r} of {builder_info.name!r} is unknown.")
+    return count
 
 
 def find_images(directory):

@@ -141,6 +141,31 @@ def make_strategy(name):
     raise ValueError(f"Unknown strategy {name!r}; expected 'none', 'mirrored' or 'multiworker'.")
 
 
+def _work_around_multiworker(model, strategy, batch):
+    """Two bugs of Keras 3's TF trainer under MultiWorkerMirroredStrategy
+    (keras-team/keras#20585, open):
+
+    - to learn the batch shapes for its symbolic build it reduces the first distributed batch
+      across workers, which fails: the build needs only shapes, so give it a local batch;
+    - it reduces each step's logs with `strategy.reduce("MEAN", v, axis=0)`, which rejects the
+      scalar metric values: give each a length-1 axis, which that reduction averages away.
+    """
+
+    def build(iterator=None, data_batch=None):
+        with strategy.scope():
+            model._symbolic_build(data_batch=batch)
+
+    def with_axis(step):
+        def wrapped(data):
+            return {name: tf.reshape(value, (1,)) for name, value in step(data).items()}
+
+        return wrapped
+
+    model._maybe_symbolic_build = build
+    model.train_step = with_axis(model.train_step)
+    model.test_step = with_axis(model.test_step)
+
+
 def _is_chief(strategy):
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.cluster_spec().as_dict():
@@ -232,6 +257,8 @@ def train(config):
     if config.steps_per_epoch:
         train_data = train_data.repeat()
     test_data = data.pipeline(test_set, info, recipe.augmentation, False, batch_size, names)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        _work_around_multiworker(model, strategy, next(iter(test_data)))
     monitor = "val_main_accuracy" if names else "val_accuracy"
     throughput = Throughput(steps_per_epoch * batch_size)
     callbacks = [
@@ -265,6 +292,7 @@ def train(config):
         "macs": report.macs,
         "images_per_second": throughput.images_per_second(),
         "wall_time_seconds": time.perf_counter() - started,
+        "num_replicas": strategy.num_replicas_in_sync,
         "epochs_completed": len(history.get("epoch", [])),
         "config": config.to_dict(),
         "recipe": recipe.to_dict(),
