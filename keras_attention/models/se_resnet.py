@@ -131,4 +131,5 @@ def cifar_se_resnet(
 def inference_model(model):
     """The single-output model for inference: the `main` output, keeping exactly the layers
     it depends on (SE-R's aux heads that feed attention stay; SE-A's heads go)."""
-    return keras.Model(model.inputs, model.get_layer("main").output, name=f"{model.name}_inference")
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, model.get_layer("main").output, name=f"{model.name}_inference")
