@@ -221,10 +221,18 @@ def aux_loss_weights(config, recipe, output_names):
 
 def train(config):
     """Runs (or resumes) one training run and returns its metrics."""
-    started = time.perf_counter()
-    keras.utils.set_random_seed(config.seed)
+    policy = keras.config.dtype_policy()
     if config.mixed_precision:
         keras.config.set_dtype_policy("mixed_float16")
+    try:
+        return _train(config)
+    finally:
+        keras.config.set_dtype_policy(policy)
+
+
+def _train(config):
+    started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
     recipe = recipes.get(config.recipe)
     epochs = config.epochs or recipe.epochs
     batch_size = config.batch_size or recipe.batch_size
@@ -276,6 +284,7 @@ def train(config):
         steps_per_epoch=config.steps_per_epoch,
         validation_data=test_data,
         callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles
         verbose=config.verbose,
     )
     results = model.evaluate(test_data, return_dict=True, verbose=0)

@@ -220,3 +220,12 @@ def test_training_on_a_directory_with_a_corrupt_image(tmp_path):
     (root / "b" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     with pytest.raises(ValueError, match=r"(?s)1 unreadable image.*bad\.png"):
         train(_quick(tmp_path, dataset=f"dir:{root}"))
+
+
+def test_mixed_precision_and_xla(tmp_path):
+    metrics = train(_quick(tmp_path, attention="cbam", mixed_precision=True, xla=True))
+    assert np.isfinite(metrics["loss"])
+    assert keras.config.dtype_policy().name == "float32"  # restored after the run
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    block = next(layer for layer in model.layers if isinstance(layer, layers.CBAM))
+    assert block.dtype_policy.name == "mixed_float16"
