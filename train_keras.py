@@ -7,9 +7,15 @@ bundled handwritten digits (offline, about two minutes on two CPU cores).
     python train_keras.py --model cifar_se_resnet50 --aux-positions 2,3 --dataset cifar100 \\
         --recipe se_r_cifar
 
-Each run writes to --output-dir: model.keras, best.keras, history.csv, logs/ (TensorBoard),
-metrics.json and curves.png. Running the same command again after an interruption resumes
-from the last finished epoch.
+Each run writes to --output-dir: model.keras, best.keras, model.tflite, history.csv, logs/
+(TensorBoard), metrics.json and curves.png. Running the same command again after an
+interruption resumes from the last finished epoch.
+
+    python train_keras.py export RUN_DIR
+
+exports a run to .keras, SavedModel and TFLite (float32, float16, dynamic-range int8,
+full-integer int8 calibrated on the run's own data pipeline) in RUN_DIR/export, checks each
+against the Keras model and reports size, largest difference, ops and test accuracy.
 """
 
 import argparse
@@ -96,7 +102,33 @@ def parser():
     return p
 
 
+def export_main(argv):
+    p = argparse.ArgumentParser(prog="train_keras.py export", description="Export a run.")
+    p.add_argument("run_dir")
+    p.add_argument(
+        "--modes",
+        default="float32,float16,dynamic_int8,full_int8",
+        help="TFLite modes, comma separated (default: %(default)s)",
+    )
+    args = p.parse_args(argv)
+    from keras_attention.export import export_run
+
+    result = export_run(args.run_dir, tuple(args.modes.split(",")))
+    for report in result["reports"]:
+        accuracy = result["test_accuracy"].get(report["format"])
+        accuracy = f"  test accuracy {accuracy:.4f}" if accuracy is not None else ""
+        print(
+            f"{report['format']:<20} {report['size_bytes'] / 1e6:7.2f} MB  max |diff| "
+            f"{report['max_abs_diff']:.3g}{accuracy}  {report['path']}"
+        )
+    print(f"Keras model test accuracy {result['test_accuracy']['keras']:.4f}")
+    return result
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "export":
+        return export_main(argv[1:])
     args = parser().parse_args(argv)
     import tensorflow as tf
 
@@ -130,6 +162,10 @@ def main(argv=None):
         verbose=args.verbose,
     )
     metrics = train(config)
+    print(
+        f"TFLite float32: {metrics['tflite']['size_bytes'] / 1e6:.2f} MB, max |diff| "
+        f"{metrics['tflite']['max_abs_diff']:.2g} against Keras"
+    )
     print(
         f"test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}; "
         f"{metrics['parameters']:,} parameters, {metrics['macs'] / 1e6:.1f} M MACs; "

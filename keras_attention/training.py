@@ -1,7 +1,8 @@
 """One training run: data, model, recipe, `model.fit` with resumable callbacks, and its record.
 
 A run directory holds `model.keras` (final), `best.keras` (best validation accuracy),
-`history.csv`, `logs/` (TensorBoard), `metrics.json`, `curves.png` and `backup/` (the state
+`model.tflite` (float32, with its parity in `metrics.json`), `history.csv`, `logs/`
+(TensorBoard), `metrics.json`, `curves.png` and `backup/` (the state
 that `keras.callbacks.BackupAndRestore` resumes from after an interruption: starting the same
 run again continues from the last finished epoch).
 """
@@ -16,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_attention import data, models, recipes
+from keras_attention import data, export, models, recipes
 from keras_attention.profiling import profile
 
 
@@ -291,6 +292,8 @@ def _train(config):
     model.save(os.path.join(run_dir, "model.keras"))
     inference = models.inference_model(model) if names else model
     report = profile(inference, info.image_shape)
+    parity_inputs = next(iter(test_data))[0].numpy()[:16]
+    tflite = export.export_tflite(inference, os.path.join(run_dir, "model.tflite"), parity_inputs)
     history = read_history(os.path.join(run_dir, "history.csv"))
     metrics = {
         "accuracy": float(results.get("main_accuracy", results.get("accuracy"))),
@@ -302,6 +305,7 @@ def _train(config):
         "images_per_second": throughput.images_per_second(),
         "wall_time_seconds": time.perf_counter() - started,
         "num_replicas": strategy.num_replicas_in_sync,
+        "tflite": tflite.to_dict(),
         "epochs_completed": len(history.get("epoch", [])),
         "config": config.to_dict(),
         "recipe": recipe.to_dict(),
