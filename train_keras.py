@@ -11,6 +11,11 @@ Each run writes to --output-dir: model.keras, best.keras, model.tflite, history.
 (TensorBoard), metrics.json and curves.png. Running the same command again after an
 interruption resumes from the last finished epoch.
 
+    python train_keras.py tune --model cifar_se_resnet18 --fix attention=se \
+        --fix aux_positions=2,3 --tuner bayesian --max-trials 20 --epochs 10
+
+searches hyperparameters with Keras Tuner (see `train_keras.py tune --help`).
+
     python train_keras.py export RUN_DIR
 
 exports a run to .keras, SavedModel and TFLite (float32, float16, dynamic-range int8,
@@ -125,10 +130,111 @@ def export_main(argv):
     return result
 
 
+def _value(text):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _assignment(text):
+    name, _, value = text.partition("=")
+    if not name or not value:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def tune_main(argv):
+    p = argparse.ArgumentParser(
+        prog="train_keras.py tune",
+        description="Search hyperparameters with Keras Tuner on the pipelines and recipes of "
+        "training. Hyperparameters: attention, reduction, aux_positions, aux1_weight, "
+        "aux2_weight, aux_dropout, spem_alpha, learning_rate.",
+    )
+    p.add_argument("--tuner", default="random", choices=["random", "bayesian", "hyperband", "grid"])
+    p.add_argument("--max-trials", type=int, default=10)
+    p.add_argument(
+        "--objective", help="default: val_main_accuracy with aux heads, else val_accuracy"
+    )
+    p.add_argument("--model", default="cifar_se_resnet18")
+    p.add_argument("--dataset", default="digits")
+    p.add_argument("--recipe", default="digits")
+    p.add_argument("--epochs", type=int, default=5, help="per trial (default %(default)s)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--steps-per-epoch", type=int)
+    p.add_argument("--output-dir", default="runs/tune")
+    p.add_argument(
+        "--fix",
+        type=_assignment,
+        action="append",
+        default=[],
+        help="NAME=VALUE: hold a hyperparameter fixed, e.g. attention=se",
+    )
+    p.add_argument(
+        "--choices",
+        type=_assignment,
+        action="append",
+        default=[],
+        help="NAME=A/B/C: search these values, e.g. aux_positions=2/2,3",
+    )
+    p.add_argument(
+        "--range",
+        type=_assignment,
+        action="append",
+        default=[],
+        help="NAME=MIN:MAX[:STEP]: narrow a numeric range, e.g. aux1_weight=0.2:0.5:0.1",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--verbose", type=int, default=1)
+    args = p.parse_args(argv)
+    from keras_attention import tuning
+
+    ranges = {
+        name: ("choice", {"values": [_value(v) for v in value.split("/")]})
+        for name, value in args.choices
+    }
+    for name, value in args.range:
+        bounds = [float(v) for v in value.split(":")]
+        spec = {"min_value": bounds[0], "max_value": bounds[1]}
+        if len(bounds) > 2:
+            spec["step"] = bounds[2]
+        ranges[name] = ("float", spec)
+    hypermodel = tuning.AttentionHyperModel(
+        args.model,
+        dataset=args.dataset,
+        recipe=args.recipe,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        fixed={name: _value(value) for name, value in args.fix},
+        ranges=ranges,
+        steps_per_epoch=args.steps_per_epoch,
+        seed=args.seed,
+    )
+    tuner, rows, best = tuning.search(
+        hypermodel, args.output_dir, args.tuner, args.objective, args.max_trials, args.verbose
+    )
+    finished = [r for r in rows if r["score"] is not None]
+    print(
+        f"{len(finished)} trials; best {tuner.oracle.objective.name} "
+        f"{max((r['score'] for r in finished), default=float('nan')):.4f} with {best}"
+    )
+    print(
+        f"results in {args.output_dir}: best_hyperparameters.json, trials.csv, trials.md, "
+        "scores.png"
+    )
+    return rows
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "export":
         return export_main(argv[1:])
+    if argv and argv[0] == "tune":
+        return tune_main(argv[1:])
     args = parser().parse_args(argv)
     import tensorflow as tf
 
