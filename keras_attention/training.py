@@ -220,6 +220,41 @@ def aux_loss_weights(config, recipe, output_names):
     return {"main": 1.0, **dict(zip(aux, map(float, weights), strict=True))}
 
 
+def output_names(model):
+    """The names to label data with: None for a single-output model."""
+    return list(model.output_names) if len(model.outputs) > 1 else None
+
+
+def compile_model(
+    model, recipe, steps_per_epoch, batch_size, epochs, loss_weights=None, jit_compile=False
+):
+    """Compiles with the recipe's optimizer and loss; models with auxiliary heads get a loss per
+    output, `loss_weights` by name and accuracy on `main`."""
+    names = output_names(model)
+    loss = recipe.loss()
+    model.compile(
+        optimizer=recipe.optimizer(steps_per_epoch, batch_size, epochs),
+        loss={name: loss for name in names} if names else loss,
+        loss_weights=loss_weights,
+        metrics={"main": ["accuracy"]} if names else ["accuracy"],
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def make_pipelines(
+    model, train_set, test_set, info, recipe, batch_size, seed=0, steps_per_epoch=None
+):
+    """Training and test pipelines labelled for the model's outputs; with `steps_per_epoch`
+    the training set repeats."""
+    names = output_names(model)
+    train_data = data.pipeline(train_set, info, recipe.augmentation, True, batch_size, names, seed)
+    if steps_per_epoch:
+        train_data = train_data.repeat()
+    test_data = data.pipeline(test_set, info, recipe.augmentation, False, batch_size, names)
+    return train_data, test_data
+
+
 def train(config):
     """Runs (or resumes) one training run and returns its metrics."""
     policy = keras.config.dtype_policy()
@@ -247,25 +282,22 @@ def _train(config):
     train_set, test_set, info = data.load(
         config.dataset, config.image_size, config.data_dir, config.manual_dir, config.seed
     )
+    steps_per_epoch = config.steps_per_epoch or -(-info.train_size // batch_size)
     with strategy.scope():
         model = build_model(config, recipe, info)
-        output_names = list(model.output_names)
-        steps_per_epoch = config.steps_per_epoch or -(-info.train_size // batch_size)
-        loss = recipe.loss()
-        model.compile(
-            optimizer=recipe.optimizer(steps_per_epoch, batch_size, epochs),
-            loss={name: loss for name in output_names} if len(output_names) > 1 else loss,
-            loss_weights=aux_loss_weights(config, recipe, output_names),
-            metrics={"main": ["accuracy"]} if len(output_names) > 1 else ["accuracy"],
-            jit_compile=config.xla,
+        compile_model(
+            model,
+            recipe,
+            steps_per_epoch,
+            batch_size,
+            epochs,
+            aux_loss_weights(config, recipe, list(model.output_names)),
+            config.xla,
         )
-    names = output_names if len(output_names) > 1 else None
-    train_data = data.pipeline(
-        train_set, info, recipe.augmentation, True, batch_size, names, config.seed
+    names = output_names(model)
+    train_data, test_data = make_pipelines(
+        model, train_set, test_set, info, recipe, batch_size, config.seed, config.steps_per_epoch
     )
-    if config.steps_per_epoch:
-        train_data = train_data.repeat()
-    test_data = data.pipeline(test_set, info, recipe.augmentation, False, batch_size, names)
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         _work_around_multiworker(model, strategy, next(iter(test_data)))
     monitor = "val_main_accuracy" if names else "val_accuracy"

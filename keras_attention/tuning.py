@@ -14,6 +14,7 @@ import os
 import keras_tuner
 
 from keras_attention import data, layers, models, recipes
+from keras_attention.training import compile_model, make_pipelines
 
 TUNERS = {
     "random": keras_tuner.RandomSearch,
@@ -138,28 +139,21 @@ class AttentionHyperModel(keras_tuner.HyperModel):
             self.recipe, learning_rate=learning_rate, reference_batch_size=self.batch_size
         )
         steps = self.steps_per_epoch or -(-self.info.train_size // self.batch_size)
-        loss = recipe.loss()
-        outputs = list(model.output_names)
-        model.compile(
-            optimizer=recipe.optimizer(steps, self.batch_size, self.epochs),
-            loss={name: loss for name in outputs} if len(outputs) > 1 else loss,
-            loss_weights=loss_weights,
-            metrics={"main": ["accuracy"]} if len(outputs) > 1 else ["accuracy"],
-        )
+        compile_model(model, recipe, steps, self.batch_size, self.epochs, loss_weights)
         return model
 
     def fit(self, hp, model, *args, **kwargs):
         """Trains a trial's model on the pipelines of `train_keras.py` (their labels follow the
         trial's outputs, which vary with the auxiliary positions)."""
-        names = list(model.output_names) if len(model.outputs) > 1 else None
-        augmentation = self.recipe.augmentation
-        train_data = data.pipeline(
-            self.train_set, self.info, augmentation, True, self.batch_size, names, self.seed
-        )
-        if self.steps_per_epoch:
-            train_data = train_data.repeat()
-        test_data = data.pipeline(
-            self.test_set, self.info, augmentation, False, self.batch_size, names
+        train_data, test_data = make_pipelines(
+            model,
+            self.train_set,
+            self.test_set,
+            self.info,
+            self.recipe,
+            self.batch_size,
+            self.seed,
+            self.steps_per_epoch,
         )
         kwargs.setdefault("epochs", self.epochs)
         return model.fit(
