@@ -131,16 +131,33 @@ def _explain_unsupported(error, model):
     )
 
 
+def float32_copy(model):
+    """`model` itself, or for a mixed-precision model a copy that computes in float32 with the
+    same (float32) weights: TFLite's float kernels take float32 graphs, and its own float16
+    and int8 modes quantize from float32."""
+    if all(layer.compute_dtype == "float32" for layer in model._flatten_layers()):
+        return model
+
+    def clone(layer):
+        return type(layer).from_config({**layer.get_config(), "dtype": "float32"})
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def convert_tflite(model, mode="float32", representative_inputs=None):
     """TFLite flatbuffer bytes of `model`, built-in ops only.
 
     Modes: `float32`; `float16` (weights in float16); `dynamic_int8` (weights in int8,
     activations in float); `full_int8` (weights and activations in int8, int8 input and
-    output, calibrated on `representative_inputs`).
+    output, calibrated on `representative_inputs`). A mixed-precision model is converted from
+    its float32 copy.
     """
     if mode not in TFLITE_MODES:
         raise ValueError(f"TFLite mode must be one of {TFLITE_MODES}, got {mode!r}.")
     _single_output(model)
+    model = float32_copy(model)
     with tempfile.TemporaryDirectory() as directory:
         model.export(directory, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(directory)
