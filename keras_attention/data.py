@@ -1,21 +1,34 @@
-"""tf.data pipelines: the bundled digits, tensorflow-datasets, and directories of images.
+"""tf.data pipelines: the bundled digits, tensorflow-datasets, and folders of images.
 
-`load(name, ...)` returns the un-batched train and test sets of `(image, label)` and a
-`DataInfo`; `pipeline(dataset, info, augmentation, training, batch_size)` applies a recipe's
-augmentation as parallel maps, batches, one-hot encodes and prefetches.
+`load(name, ...)` returns `Splits(train, validation, test, info)`: un-batched data sets of raw
+`(uint8 image, int32 label)` pairs, as the images are stored, and a `DataInfo`. The validation
+split is a fixed, seeded fraction of the training data (it chooses `best.keras`); the test split
+is used only for the final figures.
 
-Names: `"digits"` (scikit-learn's 1,797 real 8x8 handwritten digits, bundled and offline, with a
-fixed stratified 80/20 split), `"cifar10"`, `"cifar100"`, `"imagenette"`, `"imagenet2012"` (from
-tensorflow-datasets; ImageNet needs its manual download directory), and `"dir:PATH"` for a
-directory with one sub-directory of images per class.
+`pipeline(dataset, info, augmentation, training, batch_size)` turns raw images into model
+inputs: scaling to [0, 1], resizing (and for ImageNet-style sets cropping), the recipe's
+augmentation when training, normalisation by the data set's mean and standard deviation,
+batching and one-hot labels. The evaluation path is made of the Keras preprocessing layers of
+`preprocessing_layers`, which the export puts inside the served model, so a deployed model
+computes exactly what evaluation computed.
+
+Names: `"digits"` (scikit-learn's 1,797 real 8x8 handwritten digits, bundled and offline,
+with a fixed stratified 80/20 train/test split), `"cifar10"`, `"cifar100"`, `"imagenette"`,
+`"imagenet2012"` (tensorflow-datasets; ImageNet needs its manual download directory), and
+`"dir:PATH"` for a folder with one sub-folder of images per class.
 """
 
+import collections
 import dataclasses
-import math
+import hashlib
+import json
 import os
 
+import keras
 import numpy as np
 import tensorflow as tf
+
+from keras_attention import catalog
 
 AUTOTUNE = tf.data.AUTOTUNE
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -25,13 +38,13 @@ STATISTICS = {
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
     "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
 }
-TFDS_SPLITS = {
-    "cifar10": ("train", "test"),
-    "cifar100": ("train", "test"),
-    "imagenette": ("train", "validation"),
-    "imagenet2012": ("train", "validation"),
-}
 AUGMENTATIONS = ("none", "digits", "cifar", "cifar_rotate", "cifar_no_normalize", "imagenet")
+# ImageNet evaluation resizes the shorter side to size / 0.875 and takes the central crop.
+CENTER_CROP_FRACTION = 0.875
+DEFAULT_VALIDATION_FRACTION = 0.1
+TEST_FRACTION = 0.2  # digits and image folders: the test share of all images
+
+Splits = collections.namedtuple("Splits", ["train", "validation", "test", "info"])
 
 
 @dataclasses.dataclass
@@ -44,208 +57,328 @@ class DataInfo:
     mean: tuple
     std: tuple
     class_names: tuple = ()
+    validation_size: int = 0
+    raw_shape: tuple = None  # the stored images' shape, when every image has the same
 
     def to_dict(self):
         return dataclasses.asdict(self)
 
 
-# --- sources -----------------------------------------------------------------------------------
+def _check_fraction(fraction):
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"validation_split: expected a fraction in [0, 1), got {fraction!r}")
+    return fraction
 
 
-def load_digits(image_size=32, seed=0, test_fraction=0.2):
-    """scikit-learn's digits as float images in [0, 1] of `image_size` x `image_size` x 1."""
+# --- sources -------------------------------------------------------------------------------------
+
+
+def load_digits(image_size=32, seed=0, validation_fraction=0.0):
+    """scikit-learn's digits as 8x8x1 uint8 images (the 0-16 ink levels scaled to 0-255)."""
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
+    _check_fraction(validation_fraction)
     digits = sklearn_digits()
-    images = (digits.images / 16.0).astype("float32")[..., None]
-    images = tf.image.resize(images, (image_size, image_size), method="bilinear").numpy()
+    images = np.round(digits.images * (255.0 / 16.0)).astype("uint8")[..., None]
+    labels = digits.target.astype("int32")
     x_train, x_test, y_train, y_test = train_test_split(
-        images, digits.target, test_size=test_fraction, random_state=seed, stratify=digits.target
+        images, labels, test_size=TEST_FRACTION, random_state=seed, stratify=labels
     )
-    mean, std = float(x_train.mean()), float(x_train.std())
+    x_val, y_val = x_train[:0], y_train[:0]
+    if validation_fraction:
+        x_train, x_val, y_train, y_val = train_test_split(
+            x_train, y_train, test_size=validation_fraction, random_state=seed, stratify=y_train
+        )
+    # Normalisation statistics of the training images as the model sees them (resized).
+    seen = tf.image.resize(x_train.astype("float32") / 255.0, (image_size, image_size)).numpy()
     info = DataInfo(
         "digits",
         10,
         (image_size, image_size, 1),
         len(x_train),
         len(x_test),
-        (mean,),
-        (std,),
+        (float(seen.mean()),),
+        (float(seen.std()),),
         tuple(str(i) for i in range(10)),
-    )
-    return (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train.astype("int32"))),
-        tf.data.Dataset.from_tensor_slices((x_test, y_test.astype("int32"))),
-        info,
+        validation_size=len(x_val),
+        raw_shape=(8, 8, 1),
     )
 
+    def source(x, y):
+        return tf.data.Dataset.from_tensor_slices((x, y))
 
-def load_tfds(name, image_size=None, data_dir=None, manual_dir=None, download=True):
-    """A tensorflow-datasets image classification set as float images in [0, 1]."""
+    return Splits(source(x_train, y_train), source(x_val, y_val), source(x_test, y_test), info)
+
+
+def load_tfds(
+    name, image_size=None, data_dir=None, manual_dir=None, download=True, validation_fraction=0.0
+):
+    """A tensorflow-datasets image classification set; the validation split is the first
+    `validation_fraction` of the training split (TFDS split slicing, whole percent)."""
     import tensorflow_datasets as tfds
 
-    if name not in TFDS_SPLITS:
-        raise ValueError(f"load_tfds: unsupported data set {name!r}; expected {list(TFDS_SPLITS)}.")
+    splits = catalog.tfds_splits(name)
+    if splits is None:
+        raise ValueError(
+            f"dataset: {name!r} is not a tensorflow-datasets set; expected one of "
+            f"{[n for n in catalog.DATASETS if catalog.tfds_splits(n)]}"
+        )
+    _check_fraction(validation_fraction)
     kwargs = {}
     if manual_dir:
         kwargs["download_and_prepare_kwargs"] = {
             "download_config": tfds.download.DownloadConfig(manual_dir=manual_dir)
         }
-    (train, test), builder_info = tfds.load(
+    train_split, test_split = splits
+    percent = int(round(validation_fraction * 100))
+    requested = [train_split, test_split]
+    if percent:
+        requested = [f"{train_split}[{percent}%:]", test_split, f"{train_split}[:{percent}%]"]
+    loaded, builder_info = tfds.load(
         name,
-        split=list(TFDS_SPLITS[name]),
+        split=requested,
         as_supervised=True,
         with_info=True,
         data_dir=data_dir,
         download=download,
         **kwargs,
     )
+    train, test = loaded[0], loaded[1]
+    validation = loaded[2] if percent else train.take(0)
     shape = builder_info.features["image"].shape
     if image_size is None:
-        if shape[0] is None:
-            image_size = 224
-        else:
-            image_size = shape[0]
+        image_size = shape[0] if shape[0] is not None else 224
     channels = shape[-1] or 3
-    stats = STATISTICS.get(name, STATISTICS["imagenet"])
     labels = builder_info.features["label"]
-    split_train, split_test = TFDS_SPLITS[name]
     info = DataInfo(
         name,
         labels.num_classes,
         (image_size, image_size, channels),
-        _split_size(builder_info, split_train, train),
-        _split_size(builder_info, split_test, test),
-        *stats,
+        _split_size(train),
+        _split_size(test),
+        *STATISTICS.get(name, STATISTICS["imagenet"]),
         tuple(labels.names),
+        validation_size=_split_size(validation),
+        raw_shape=tuple(shape) if None not in shape else None,
     )
-    return train.map(_to_float, AUTOTUNE), test.map(_to_float, AUTOTUNE), info
+    return Splits(train, validation, test, info)
 
 
-def _split_size(builder_info, split, dataset):
-    """Examples in a split: from the data set's metadata, else (mock data, some community
-    sets) from the dataset's cardinality."""
-    if builder_info.splits:
-        return builder_info.splits[split].num_examples
+def _split_size(dataset):
     count = int(dataset.cardinality())
-    if count < 0:
-        raise ValueError(f"The size of split {split!r} of {builder_info.name!r} is unknown.")
+    if count < 0:  # unknown: count once
+        count = int(dataset.reduce(0, lambda n, _: n + 1))
     return count
 
 
+def _check_cache_path(directory):
+    root = os.environ.get("KERAS_ATTENTION_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "keras_attention"
+    )
+    key = hashlib.sha256(os.path.abspath(directory).encode()).hexdigest()[:20]
+    return os.path.join(root, "image_checks", f"{key}.json")
+
+
+def _decodes(path):
+    """The error text if TensorFlow's decoder (the one the pipeline uses) cannot read `path`."""
+    try:
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        if image.shape[0] == 0 or image.shape[1] == 0:
+            return "empty image"
+    except (tf.errors.InvalidArgumentError, tf.errors.OpError) as error:
+        return error.message.strip().splitlines()[0]
+    return None
+
+
 def find_images(directory):
-    """`(paths, labels, class_names)` for a directory with one sub-directory per class.
+    """`(paths, labels, class_names)` for a folder with one sub-folder per class.
 
-    Every file is opened and verified first, so that a corrupt or unsupported image is
-    reported by its file name instead of failing deep inside TensorFlow during training.
+    Every file is decoded once, before training, by the decoder the pipeline uses, so that a
+    corrupt file or one whose content does not match its name is reported by name instead of
+    failing in the middle of `fit`. What was checked is remembered (by path, size and
+    modification time) in `~/.cache/keras_attention` (or `$KERAS_ATTENTION_CACHE`), so a second
+    run on an unchanged folder does not decode again.
     """
-    from PIL import Image, UnidentifiedImageError
-
     if not os.path.isdir(directory):
-        raise ValueError(f"Image directory {directory!r} does not exist.")
+        raise ValueError(f"dataset: image folder {directory!r} does not exist")
     class_names = sorted(
         d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d))
     )
-    if not class_names:
-        raise ValueError(f"Image directory {directory!r} has no class sub-directories.")
-    paths, labels, bad = [], [], []
+    if len(class_names) < 2:
+        raise ValueError(
+            f"dataset: image folder {directory!r} has {len(class_names)} class sub-folder(s) "
+            f"{class_names}; expected at least 2 (one sub-folder of images per class)"
+        )
+    cache_path = _check_cache_path(directory)
+    try:
+        with open(cache_path) as handle:
+            checked = json.load(handle)
+    except (OSError, ValueError):
+        checked = {}
+    paths, labels, bad, remembered = [], [], [], {}
     for label, class_name in enumerate(class_names):
         folder = os.path.join(directory, class_name)
         for file_name in sorted(os.listdir(folder)):
             path = os.path.join(folder, file_name)
-            if not file_name.lower().endswith(IMAGE_EXTENSIONS):
+            if not file_name.lower().endswith(IMAGE_EXTENSIONS) or not os.path.isfile(path):
                 continue
-            try:
-                with Image.open(path) as image:
-                    image.verify()
-                with Image.open(path) as image:
-                    image.load()  # verify() misses truncated pixel data
-            except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
-                bad.append(f"{path}: {error}")
+            stat = os.stat(path)
+            stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+            if checked.get(path) == stamp:
+                problem = None
+            else:
+                problem = _decodes(path)
+            if problem:
+                bad.append(f"{path}: {problem}")
                 continue
+            remembered[path] = stamp
             paths.append(path)
             labels.append(label)
     if bad:
         listed = "\n  ".join(bad)
         raise ValueError(f"{len(bad)} unreadable image(s) in {directory!r}:\n  {listed}")
-    if not paths:
-        raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found in {directory!r}.")
+    counts = np.bincount(labels, minlength=len(class_names)) if labels else [0]
+    if min(counts) < 2:
+        empty = [name for name, n in zip(class_names, counts, strict=True) if n < 2]
+        raise ValueError(
+            f"dataset: image folder {directory!r} has too few images: classes {empty} have "
+            f"fewer than 2 ({', '.join(IMAGE_EXTENSIONS)} files); every class needs at least 2"
+        )
+    try:
+        os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+        with open(cache_path + ".tmp", "w") as handle:
+            json.dump(remembered, handle)
+        os.replace(cache_path + ".tmp", cache_path)
+    except OSError:
+        pass  # a read-only home only costs the next run another check
     return paths, labels, class_names
 
 
-def load_directory(directory, image_size=224, test_fraction=0.2, seed=0):
-    """Images in class sub-directories, split into train and test with a fixed seed."""
+def load_directory(directory, image_size=224, seed=0, validation_fraction=0.0):
+    """Images in class sub-folders, split into train, validation and test with a fixed seed."""
+    _check_fraction(validation_fraction)
     paths, labels, class_names = find_images(directory)
     order = np.random.default_rng(seed).permutation(len(paths))
     paths, labels = np.array(paths)[order], np.array(labels, "int32")[order]
-    n_test = max(1, int(round(len(paths) * test_fraction))) if len(paths) > 1 else 0
+    n_test = max(1, int(round(len(paths) * TEST_FRACTION)))
+    n_validation = int(round((len(paths) - n_test) * validation_fraction))
+    if validation_fraction:
+        n_validation = max(1, n_validation)
+    if len(paths) - n_test - n_validation < 1:
+        raise ValueError(
+            f"dataset: image folder {directory!r} has {len(paths)} images, too few for a "
+            f"training, validation and test split"
+        )
     info = DataInfo(
         f"dir:{directory}",
         len(class_names),
         (image_size, image_size, 3),
-        len(paths) - n_test,
+        len(paths) - n_test - n_validation,
         n_test,
         *STATISTICS["imagenet"],
         tuple(class_names),
+        validation_size=n_validation,
     )
 
     def read(path, label):
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
         image.set_shape((None, None, 3))
-        return _to_float(image, label)
+        return image, label
 
     def source(p, y):
         return tf.data.Dataset.from_tensor_slices((p, y)).map(read, AUTOTUNE)
 
-    return source(paths[n_test:], labels[n_test:]), source(paths[:n_test], labels[:n_test]), info
+    test = slice(0, n_test)
+    validation = slice(n_test, n_test + n_validation)
+    train = slice(n_test + n_validation, None)
+    return Splits(
+        source(paths[train], labels[train]),
+        source(paths[validation], labels[validation]),
+        source(paths[test], labels[test]),
+        info,
+    )
 
 
-def load(name, image_size=None, data_dir=None, manual_dir=None, seed=0):
-    """Un-batched `(train, test, info)` for a data set name (see the module docstring)."""
+def load(name, image_size=None, data_dir=None, manual_dir=None, seed=0, validation_split=0.0):
+    """`Splits(train, validation, test, info)` for a data set name (see the module docstring).
+
+    `validation_split` is the fraction of the training data held out for validation (0: none).
+    """
+    catalog.check_dataset(name)
+    if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
+        raise ValueError(f"image_size: expected a positive integer, got {image_size!r}")
     if name == "digits":
-        return load_digits(image_size or 32, seed)
+        return load_digits(image_size or 32, seed, validation_split)
     if name.startswith("dir:"):
-        return load_directory(name[4:], image_size or 224, seed=seed)
-    return load_tfds(name, image_size, data_dir, manual_dir)
+        return load_directory(name[4:], image_size or 224, seed, validation_split)
+    return load_tfds(name, image_size, data_dir, manual_dir, validation_fraction=validation_split)
 
 
-# --- augmentations -----------------------------------------------------------------------------
+# --- preprocessing and augmentation --------------------------------------------------------------
 
 
-def _to_float(image, label):
-    return tf.image.convert_image_dtype(image, tf.float32), label
+def preprocessing_layers(info, augmentation):
+    """The evaluation preprocessing of raw images (uint8 or float 0-255) as Keras layers:
+    scaling to [0, 1], resizing to the model's size (ImageNet-style sets: shorter side to
+    size / 0.875, then the central crop) and normalisation. The evaluation pipeline and the
+    exported serving model both use these layers."""
+    check_augmentation(augmentation)
+    size = info.image_shape[0]
+    # float32 whatever the global dtype policy: inputs are made in full precision.
+    layers = [keras.layers.Rescaling(1.0 / 255.0, name="scale", dtype="float32")]
+    if augmentation == "imagenet":
+        resized = int(round(size / CENTER_CROP_FRACTION))
+        layers += [
+            keras.layers.Resizing(
+                resized, resized, crop_to_aspect_ratio=True, name="resize", dtype="float32"
+            ),
+            keras.layers.CenterCrop(size, size, name="center_crop", dtype="float32"),
+        ]
+    elif info.raw_shape is None or tuple(info.raw_shape[:2]) != (size, size):
+        layers.append(keras.layers.Resizing(size, size, name="resize", dtype="float32"))
+    if augmentation not in ("none", "cifar_no_normalize"):
+        layers.append(normalization_layer(info))
+    return layers
 
 
-def pad_and_crop(image, pad):
-    """Zero-pads by `pad` on every side and crops back to the original size at random."""
-    shape = tf.shape(image)
-    padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
-    return tf.image.random_crop(padded, shape)
+def normalization_layer(info):
+    std = np.asarray(info.std, "float32")
+    return keras.layers.Normalization(
+        mean=np.asarray(info.mean, "float32"),
+        variance=std * std,
+        name="normalize",
+        dtype="float32",
+    )
 
 
-def rotate(image, degrees):
-    """Rotates about the centre by a uniform random angle in [-degrees, degrees] (bilinear,
-    zero fill), as torchvision's RandomRotation."""
-    angle = tf.random.uniform((), -degrees, degrees) * math.pi / 180.0
-    height = tf.cast(tf.shape(image)[0], tf.float32)
-    width = tf.cast(tf.shape(image)[1], tf.float32)
-    cos, sin = tf.cos(angle), tf.sin(angle)
-    cx, cy = (width - 1.0) / 2.0, (height - 1.0) / 2.0
-    # Output pixel (x, y) samples input (a0 x + a1 y + a2, b0 x + b1 y + b2).
-    transform = [cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0]
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=image[None],
-        transforms=tf.stack(transform)[None],
-        output_shape=tf.shape(image)[:2],
-        fill_value=0.0,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )[0]
+def check_augmentation(augmentation):
+    if augmentation not in AUGMENTATIONS:
+        raise ValueError(f"Unknown augmentation {augmentation!r}; expected one of {AUGMENTATIONS}.")
+    return augmentation
+
+
+def pad_and_crop(image, pad, crop=None):
+    """Zero-pads by `pad` on every side, then a random crop back to the original size (the
+    CIFAR augmentation: a shift of up to `pad` pixels). The crop is `keras.layers.RandomCrop`;
+    the padding is `tf.pad`, as Keras has no per-image padding layer."""
+    crop = crop or keras.layers.RandomCrop(image.shape[0], image.shape[1], dtype="float32")
+    return crop(tf.pad(image, [[pad, pad], [pad, pad], [0, 0]]))
+
+
+def random_rotation(degrees, seed=None):
+    """A rotation by a uniform angle in [-degrees, degrees] about the centre, bilinear with
+    zero fill (torchvision's RandomRotation), as `keras.layers.RandomRotation`."""
+    return keras.layers.RandomRotation(
+        degrees / 360.0, fill_mode="constant", interpolation="bilinear", seed=seed, dtype="float32"
+    )
 
 
 def random_resized_crop(image, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
-    """Inception-style crop of a random area and aspect ratio, resized to `size`."""
+    """Inception-style crop of a random area and aspect ratio, resized to `size`.
+
+    Written here because Keras has no random-resized-crop layer (`RandomCrop` keeps the scale,
+    `RandomZoom` keeps the aspect ratio); the crop box is TensorFlow's own sampler."""
     begin, crop_size, _ = tf.image.sample_distorted_bounding_box(
         tf.shape(image),
         bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
@@ -255,41 +388,53 @@ def random_resized_crop(image, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
         use_image_if_no_bounding_boxes=True,
     )
     crop = tf.slice(image, begin, crop_size)
-    return tf.image.resize(crop, (size, size), method="bilinear")
+    resized = tf.image.resize(crop, (size, size), method="bilinear")
+    return tf.ensure_shape(resized, (size, size, image.shape[-1]))
 
 
-def center_crop(image, size, fraction=0.875):
-    """Resizes the shorter side to `size / fraction`, then takes the central `size` square."""
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    scale = (size / fraction) / tf.reduce_min(shape)
-    resized = tf.image.resize(image, tf.cast(tf.round(shape * scale), tf.int32), method="bilinear")
-    return tf.image.resize_with_crop_or_pad(resized, size, size)
+def augmenter(augmentation, info, training, seed=None):
+    """The `(raw image, label) -> (model input, label)` map of an augmentation name.
 
+    Evaluation applies `preprocessing_layers`. Training scales, resizes, then applies the
+    recipe's augmentation with Keras' layers: `"digits"` a shift of up to size / 8 pixels,
+    `"cifar"` a 4-pixel shift and a horizontal flip, `"cifar_rotate"` also a rotation of up to
+    15 degrees (bilinear, zero fill, as torchvision's RandomRotation), `"imagenet"` a random
+    resized crop and a flip; then normalisation.
+    """
+    check_augmentation(augmentation)
+    evaluation = preprocessing_layers(info, augmentation)
+    if not training:
 
-def augmenter(augmentation, info, training):
-    """The `(image, label) -> (image, label)` map of an augmentation name."""
-    if augmentation not in AUGMENTATIONS:
-        raise ValueError(f"Unknown augmentation {augmentation!r}; expected one of {AUGMENTATIONS}.")
+        def apply(image, label):
+            for layer in evaluation:
+                image = layer(image)
+            return image, label
+
+        return apply
+
     size = info.image_shape[0]
-    mean = tf.constant(info.mean, tf.float32)
-    std = tf.constant(info.std, tf.float32)
-    normalize = augmentation not in ("none", "cifar_no_normalize")
+    scale = evaluation[0]
+    normalize = evaluation[-1] if isinstance(evaluation[-1], keras.layers.Normalization) else None
+    resize = keras.layers.Resizing(size, size, dtype="float32")
+    crop = keras.layers.RandomCrop(size, size, seed=seed, dtype="float32")
+    flip = keras.layers.RandomFlip("horizontal", seed=seed, dtype="float32")
+    rotation = random_rotation(15.0, seed)
+    shift = {"digits": max(1, size // 8), "cifar": 4, "cifar_rotate": 4, "cifar_no_normalize": 4}
 
     def apply(image, label):
+        image = scale(image)
         if augmentation == "imagenet":
-            image = random_resized_crop(image, size) if training else center_crop(image, size)
-        elif tf.compat.dimension_value(image.shape[0]) != size:
-            image = tf.image.resize(image, (size, size), method="bilinear")
-        if training and augmentation.startswith("cifar"):
-            image = pad_and_crop(image, 4)
-        if training and augmentation == "digits":
-            image = pad_and_crop(image, max(1, size // 8))
-        if training and augmentation in ("cifar", "cifar_rotate", "cifar_no_normalize", "imagenet"):
-            image = tf.image.random_flip_left_right(image)
-        if training and augmentation == "cifar_rotate":
-            image = rotate(image, 15.0)
-        if normalize:
-            image = (image - mean) / std
+            image = random_resized_crop(image, size)
+        elif tf.compat.dimension_value(image.shape[0]) != size or image.shape[1] != size:
+            image = resize(image)
+        if augmentation in shift:
+            image = pad_and_crop(image, shift[augmentation], crop)
+        if augmentation in ("cifar", "cifar_rotate", "cifar_no_normalize", "imagenet"):
+            image = flip(image)
+        if augmentation == "cifar_rotate":
+            image = rotation(image)
+        if normalize is not None:
+            image = normalize(image)
         return image, label
 
     return apply
@@ -306,11 +451,11 @@ def pipeline(
     cache=None,
     drop_remainder=False,
 ):
-    """Batches an un-batched `(image, label)` set for `model.fit`.
+    """Batches an un-batched `(raw image, label)` set for `model.fit`.
 
-    Augmentation runs in parallel maps after an optional in-memory cache (the default for the
-    small in-memory sets: digits and CIFAR); labels become one-hot (for label smoothing), and
-    a dict `{name: labels}` when `output_names` names several model outputs.
+    Augmentation runs in parallel maps after an optional in-memory cache of the raw images (the
+    default for the small sets: digits and CIFAR); labels become one-hot (for label
+    smoothing), and a dict `{name: labels}` when `output_names` names several model outputs.
     """
     if cache is None:
         cache = info.name in ("digits", "cifar10", "cifar100")
@@ -318,9 +463,11 @@ def pipeline(
         dataset = dataset.cache()
     if training:
         dataset = dataset.shuffle(
-            min(info.train_size, 10_000), seed=seed, reshuffle_each_iteration=True
+            max(1, min(info.train_size, 10_000)), seed=seed, reshuffle_each_iteration=True
         )
-    dataset = dataset.map(augmenter(augmentation, info, training), num_parallel_calls=AUTOTUNE)
+    dataset = dataset.map(
+        augmenter(augmentation, info, training, seed), num_parallel_calls=AUTOTUNE
+    )
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
 
     def encode(images, labels):

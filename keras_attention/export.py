@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_attention import quiet
+
 TFLITE_MODES = ("float32", "float16", "dynamic_int8", "full_int8")
 
 
@@ -63,10 +65,14 @@ def _single_output(model):
         )
 
 
-def export_keras(model, path, inputs):
-    """Saves `.keras` and checks that the reloaded model gives the same outputs."""
+def export_keras(model, path, inputs=None):
+    """Saves `.keras` and checks that the reloaded model gives the same outputs (on `inputs`,
+    or on random inputs of the model's shape)."""
     model.save(path)
     reloaded = keras.saving.load_model(path)
+    if inputs is None:
+        shape = [1 if d is None else d for d in model.input_shape[1:]]
+        inputs = np.random.default_rng(0).random((2, *shape), dtype="float32")
     diff = np.abs(reloaded.predict(inputs, verbose=0) - model.predict(inputs, verbose=0)).max()
     return ExportReport("keras", path, _size(path), float(diff))
 
@@ -170,16 +176,19 @@ def convert_tflite(model, mode="float32", representative_inputs=None):
             if representative_inputs is None:
                 raise ValueError("full_int8 needs representative_inputs to calibrate on.")
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.int8
+            input_dtype = model.inputs[0].dtype
+            if input_dtype == "float32":  # raw images (uint8) stay as they are
+                converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
 
             def representative():
                 for sample in representative_inputs:
-                    yield [np.asarray(sample, np.float32)[None]]
+                    yield [np.asarray(sample, input_dtype)[None]]
 
             converter.representative_dataset = representative
         try:
-            return converter.convert()
+            with quiet.silenced_stderr():
+                return converter.convert()
         except Exception as error:  # the converter raises ConverterError and others
             raise _explain_unsupported(error, model) from error
 
@@ -191,8 +200,9 @@ def tflite_interpreter(content):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     try:
-        interpreter = Interpreter(model_content=content)
-        interpreter.allocate_tensors()
+        with quiet.silenced_stderr():
+            interpreter = Interpreter(model_content=content)
+            interpreter.allocate_tensors()
         return interpreter, "builtin+xnnpack"
     except RuntimeError as error:
         if "XNNPACK" not in str(error):
@@ -211,16 +221,23 @@ def tflite_ops(interpreter):
 
 
 def run_tflite(interpreter, inputs):
-    """Runs a TFLite model one sample at a time, quantizing int8 input and output."""
+    """Runs a TFLite model one sample at a time: int8 inputs and outputs are (de)quantized,
+    other inputs are given in the model's input dtype, and a model with a dynamic input size
+    is resized to each sample's."""
     input_detail = interpreter.get_input_details()[0]
     output_detail = interpreter.get_output_details()[0]
     outputs = []
-    for sample in np.asarray(inputs, np.float32):
+    for sample in np.asarray(inputs):
         x = sample[None]
+        if tuple(input_detail["shape"]) != x.shape:
+            interpreter.resize_tensor_input(input_detail["index"], x.shape)
+            interpreter.allocate_tensors()
+            input_detail = interpreter.get_input_details()[0]
+            output_detail = interpreter.get_output_details()[0]
         if input_detail["dtype"] == np.int8:
             scale, zero = input_detail["quantization"]
-            x = np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
-        interpreter.set_tensor(input_detail["index"], x)
+            x = np.clip(np.round(x.astype(np.float32) / scale + zero), -128, 127)
+        interpreter.set_tensor(input_detail["index"], x.astype(input_detail["dtype"]))
         interpreter.invoke()
         y = interpreter.get_tensor(output_detail["index"])
         if output_detail["dtype"] == np.int8:
@@ -242,13 +259,16 @@ def export_tflite(model, path, inputs, mode="float32", representative_inputs=Non
     )
 
 
-def export_all(model, directory, inputs, representative_inputs=None, modes=TFLITE_MODES):
-    """`.keras`, SavedModel and each TFLite mode into `directory`; returns the reports."""
+def export_all(
+    model, directory, inputs, representative_inputs=None, modes=TFLITE_MODES, keras_file=True
+):
+    """`.keras` (unless `keras_file` is False), SavedModel and each TFLite mode into
+    `directory`; returns the reports."""
     os.makedirs(directory, exist_ok=True)
-    reports = [
-        export_keras(model, os.path.join(directory, "model.keras"), inputs),
-        export_saved_model(model, os.path.join(directory, "saved_model"), inputs),
-    ]
+    reports = []
+    if keras_file:
+        reports.append(export_keras(model, os.path.join(directory, "model.keras"), inputs))
+    reports.append(export_saved_model(model, os.path.join(directory, "saved_model"), inputs))
     for mode in modes:
         if mode == "full_int8" and representative_inputs is None:
             continue
@@ -264,23 +284,55 @@ def export_all(model, directory, inputs, representative_inputs=None, modes=TFLIT
     return reports
 
 
+def serving_model(model, info, augmentation):
+    """`model` with the run's evaluation preprocessing in front, taking raw images.
+
+    The input is `uint8` images of the data set's stored size (any size for data sets whose
+    images vary), scaled, resized (and centre-cropped for ImageNet-style sets) and normalised
+    by the same Keras layers as the evaluation pipeline (`data.preprocessing_layers`), so the
+    deployed model computes what evaluation computed. Mixed-precision models are served from
+    their float32 copy.
+    """
+    from keras_attention import data
+
+    model = float32_copy(model)
+    channels = info.image_shape[-1]
+    shape = tuple(info.raw_shape) if info.raw_shape else (None, None, channels)
+    inputs = keras.Input(shape, dtype="uint8", name="image")
+    x = inputs
+    # training=False throughout: a preprocessing layer's call defaults to training=True, which
+    # would otherwise put the model's BatchNormalization in training mode.
+    for layer in data.preprocessing_layers(info, augmentation):
+        x = layer(x, training=False)
+    return keras.Model(inputs, model(x, training=False), name=f"{model.name}_serving")
+
+
 def _accuracy(predict, dataset):
+    """Top-1 accuracy of `predict` over `(images, labels)` batches; labels are class indices,
+    one-hot vectors, or a dict of them by output name."""
     correct = total = 0
     for images, labels in dataset:
         labels = labels["main"] if isinstance(labels, dict) else labels
-        predicted = np.argmax(predict(images.numpy()), axis=-1)
-        correct += int(np.sum(predicted == np.argmax(labels.numpy(), axis=-1)))
+        labels = np.asarray(labels)
+        if labels.ndim > 1:
+            labels = np.argmax(labels, axis=-1)
+        predicted = np.argmax(predict(np.asarray(images)), axis=-1)
+        correct += int(np.sum(predicted == labels))
         total += len(predicted)
     return correct / total
 
 
 def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samples=32):
-    """Exports a `train_keras.py` run in every format into `RUN_DIR/export`.
+    """Exports a training run, deployable, into `RUN_DIR/export`.
 
-    The representative sample for full-integer quantization and the inputs of the parity
-    checks come from the run's own data pipeline (its data set, image size and recipe
-    normalisation); each format's test accuracy is measured on the run's test set.
-    Writes `RUN_DIR/export/export.json` and returns its content.
+    `model.keras` is the run's model as trained (it takes normalised inputs); the SavedModel
+    (`serve` signature) and the TFLite models are its `serving_model`: they take raw `uint8`
+    images (any batch for the SavedModel, batch 1 for TFLite) and hold the resizing and
+    normalisation. `labels.txt` lists the class names in output order. Full-integer TFLite is
+    calibrated on raw training images. Every format is checked against the Keras model on the
+    same raw test images and scored on the run's test set. Writes `RUN_DIR/export/export.json`
+    (formats, sizes, largest differences, TFLite ops, test accuracies, input description) and
+    returns its content.
     """
     import json
 
@@ -290,42 +342,71 @@ def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samp
         record = json.load(handle)
     config = record["config"]
     recipe = recipes.get(config["recipe"])
-    train_set, test_set, info = data.load(
+    splits = data.load(
         config["dataset"],
         config["image_size"],
         config["data_dir"],
         config["manual_dir"],
         config["seed"],
+        config.get("validation_split", 0.0),
     )
+    info = splits.info
     model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
     if len(model.outputs) > 1:
         model = models.inference_model(model)
-    augmentation = recipe.augmentation
-
-    def evaluation(dataset):
-        return data.pipeline(dataset, info, augmentation, training=False, batch_size=64)
-
-    representative = [
-        image for images, _ in evaluation(train_set.take(calibration_samples)) for image in images
-    ]
-    parity_inputs = next(iter(evaluation(test_set)))[0].numpy()[:parity_samples]
+    serving = serving_model(model, info, recipe.augmentation)
+    batch = 64 if info.raw_shape else 1  # images of different sizes go one at a time
+    raw_test = splits.test.batch(batch)
+    representative = [image.numpy() for image, _ in splits.train.take(calibration_samples)]
+    parity_inputs = (
+        np.concatenate(
+            [images.numpy() for images, _ in splits.test.take(parity_samples).batch(batch)]
+        )
+        if info.raw_shape
+        else next(iter(raw_test))[0].numpy()
+    )
     directory = os.path.join(run_dir, "export")
-    reports = export_all(model, directory, parity_inputs, representative, modes)
-    test_batches = evaluation(test_set)
-    accuracy = {"keras": _accuracy(lambda x: model.predict(x, verbose=0), test_batches)}
+    os.makedirs(directory, exist_ok=True)
+    reports = [export_keras(model, os.path.join(directory, "model.keras"), None)]
+    reports += export_all(
+        serving, directory, parity_inputs, representative, modes, keras_file=False
+    )
+    evaluation = data.pipeline(splits.test, info, recipe.augmentation, False, 64)
+    accuracy = {"keras": _accuracy(lambda x: model.predict(x, verbose=0), evaluation)}
     for report in reports:
-        if report.format.startswith("tflite"):
+        if report.format == "saved_model":
+            loaded = tf.saved_model.load(report.path)
+            accuracy["saved_model"] = _accuracy(
+                lambda x, f=loaded.serve: np.asarray(f(tf.constant(x))), raw_test
+            )
+        elif report.format.startswith("tflite"):
             with open(report.path, "rb") as handle:
                 interpreter, _ = tflite_interpreter(handle.read())
-            accuracy[report.format] = _accuracy(
-                lambda x, i=interpreter: run_tflite(i, x), test_batches
-            )
+            accuracy[report.format] = _accuracy(lambda x, i=interpreter: run_tflite(i, x), raw_test)
+    labels_path = os.path.join(directory, "labels.txt")
+    with open(labels_path, "w") as handle:
+        handle.write("".join(f"{name}\n" for name in info.class_names))
+    shape = list(info.raw_shape) if info.raw_shape else [None, None, info.image_shape[-1]]
+    report_path = os.path.join(directory, "export.json")
     result = {
         "run_dir": run_dir,
         "model": model.name,
+        "input": {
+            "dtype": "uint8",
+            "shape": [None, *shape],
+            "tflite_batch": 1,
+            "preprocessing": [
+                layer.name for layer in data.preprocessing_layers(info, recipe.augmentation)
+            ],
+            "description": "raw images, 0-255; the SavedModel and TFLite models scale, resize "
+            "and normalise them; model.keras takes normalised images as in training",
+        },
+        "labels": list(info.class_names),
+        "labels_path": labels_path,
+        "report_path": report_path,
         "reports": [r.to_dict() for r in reports],
         "test_accuracy": accuracy,
     }
-    with open(os.path.join(directory, "export.json"), "w") as handle:
+    with open(report_path, "w") as handle:
         json.dump(result, handle, indent=2)
     return result

@@ -2,97 +2,14 @@
 regularisation, epochs, batch size and auxiliary loss weights.
 
 A recipe is data (`Recipe`); `recipe.optimizer(steps_per_epoch, batch_size)` turns it into a
-Keras optimizer with a step-based schedule. The learning rate scales linearly with the batch
-size from the recipe's reference batch size.
+Keras optimizer with a step-based schedule (`keras_attention.schedules`). The learning rate
+scales linearly with the batch size from the recipe's reference batch size.
+
+Importing this module does not import Keras, so that the command line can list and check
+recipes before a backend is loaded.
 """
 
 import dataclasses
-import math
-
-import keras
-from keras import ops
-
-from keras_attention import optimizers
-
-
-@keras.saving.register_keras_serializable(package="keras_attention")
-class RecipeSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up, then a constant, multi-step, exponential or cosine decay, in steps.
-
-    Args:
-        base: learning rate after warm-up.
-        steps_per_epoch: optimizer steps in one epoch (epochs below are converted with it).
-        kind: `"constant"`, `"multistep"`, `"exponential"` or `"cosine"`.
-        milestones: epochs at which `multistep` multiplies the rate by `factor`.
-        factor: decay factor (`multistep`, `exponential`).
-        decay_epochs: epochs per `exponential` decay (fractions allowed).
-        staircase: `exponential` decays in whole steps of `decay_epochs`.
-        total_epochs: length of the `cosine` decay.
-        warmup_epochs: linear warm-up from 0 to `base` (PyTorch's per-iteration WarmUpLR:
-            `base * step / warmup_steps`).
-    """
-
-    KINDS = ("constant", "multistep", "exponential", "cosine")
-
-    def __init__(
-        self,
-        base,
-        steps_per_epoch,
-        kind="constant",
-        milestones=(),
-        factor=0.1,
-        decay_epochs=1.0,
-        staircase=True,
-        total_epochs=1,
-        warmup_epochs=0.0,
-    ):
-        if kind not in self.KINDS:
-            raise ValueError(f"RecipeSchedule: kind must be one of {self.KINDS}, got {kind!r}.")
-        self.base = float(base)
-        self.steps_per_epoch = int(steps_per_epoch)
-        self.kind = kind
-        self.milestones = tuple(milestones)
-        self.factor = float(factor)
-        self.decay_epochs = float(decay_epochs)
-        self.staircase = bool(staircase)
-        self.total_epochs = float(total_epochs)
-        self.warmup_epochs = float(warmup_epochs)
-
-    def __call__(self, step):
-        step = ops.cast(step, "float32")
-        epoch = step / self.steps_per_epoch
-        if self.kind == "multistep":
-            passed = sum(
-                ops.cast(step >= m * self.steps_per_epoch, "float32") for m in self.milestones
-            )
-            rate = self.base * ops.power(self.factor, passed)
-        elif self.kind == "exponential":
-            periods = epoch / self.decay_epochs
-            rate = self.base * ops.power(
-                self.factor, ops.floor(periods) if self.staircase else periods
-            )
-        elif self.kind == "cosine":
-            progress = ops.minimum(epoch / self.total_epochs, 1.0)
-            rate = self.base * 0.5 * (1.0 + ops.cos(math.pi * progress))
-        else:
-            rate = self.base * ops.ones_like(step)
-        warmup_steps = self.warmup_epochs * self.steps_per_epoch
-        if warmup_steps:
-            rate = ops.where(step < warmup_steps, self.base * step / warmup_steps, rate)
-        return rate
-
-    def get_config(self):
-        return {
-            "base": self.base,
-            "steps_per_epoch": self.steps_per_epoch,
-            "kind": self.kind,
-            "milestones": list(self.milestones),
-            "factor": self.factor,
-            "decay_epochs": self.decay_epochs,
-            "staircase": self.staircase,
-            "total_epochs": self.total_epochs,
-            "warmup_epochs": self.warmup_epochs,
-        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +45,10 @@ class Recipe:
         return self.learning_rate * (batch_size or self.batch_size) / self.reference_batch_size
 
     def learning_rate_schedule(self, steps_per_epoch, batch_size=None, epochs=None):
-        return RecipeSchedule(
+        """The schedule in optimizer steps (`steps_per_epoch` at the batch size used)."""
+        from keras_attention import schedules
+
+        return schedules.build(
             self.scaled_learning_rate(batch_size),
             steps_per_epoch,
             kind=self.schedule,
@@ -141,6 +61,8 @@ class Recipe:
 
     def optimizer(self, steps_per_epoch, batch_size=None, epochs=None):
         """A new optimizer for this recipe (`steps_per_epoch` at the batch size used)."""
+        from keras_attention import optimizers
+
         schedule = self.learning_rate_schedule(steps_per_epoch, batch_size, epochs)
         common = dict(
             learning_rate=schedule,
@@ -159,6 +81,8 @@ class Recipe:
 
     def loss(self):
         """Cross-entropy on logits with the recipe's label smoothing (one-hot labels)."""
+        import keras
+
         return keras.losses.CategoricalCrossentropy(
             from_logits=True, label_smoothing=self.label_smoothing
         )

@@ -1,14 +1,17 @@
 """One training run: data, model, recipe, `model.fit` with resumable callbacks, and its record.
 
-A run directory holds `model.keras` (final), `best.keras` (best validation accuracy),
-`model.tflite` (float32, with its parity in `metrics.json`), `history.csv`, `logs/`
-(TensorBoard), `metrics.json`, `curves.png` and `backup/` (the state
-that `keras.callbacks.BackupAndRestore` resumes from after an interruption: starting the same
-run again continues from the last finished epoch).
+A run is a transaction. Its folder holds `run.json` (the configuration, written when training
+starts), `backup/` (the state after the last finished epoch), `history.csv`, `logs/`
+(TensorBoard) and `best.keras` (best validation accuracy) while it trains; when training ends,
+`model.keras`, `model.tflite` (float32, with its parity), `curves.png` and, last,
+`metrics.json` are written, each under a temporary name and then renamed, and only then is
+`backup/` removed. So a kill at any moment loses at most the epoch in progress: the same
+command resumes from the backup, and after the last epoch only writes what is missing. A run
+whose `metrics.json` exists is complete: the same command reports it and trains nothing
+(`overwrite=True` starts again).
 """
 
 import csv
-import dataclasses
 import json
 import os
 import time
@@ -18,36 +21,10 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attention import data, export, models, recipes
+from keras_attention.config import TrainConfig
 from keras_attention.profiling import profile
 
-
-@dataclasses.dataclass
-class TrainConfig:
-    """Everything that defines a run; `metrics.json` records it whole."""
-
-    model: str = "cifar_resnet20"
-    attention: str = "se"  # a registered name or "none"
-    dataset: str = "digits"
-    recipe: str = "digits"
-    epochs: int = None  # None: the recipe's
-    batch_size: int = None  # None: the recipe's
-    image_size: int = None  # None: the data set's
-    output_dir: str = "runs/digits"
-    mixed_precision: bool = False
-    xla: bool = False
-    strategy: str = "none"  # "none", "mirrored" or "multiworker"
-    reduction: int = None
-    aux_positions: tuple = ()
-    feed_attention: bool = True
-    aux_loss_weights: tuple = None  # None: the recipe's (or the paper's for the depth)
-    seed: int = 0
-    data_dir: str = None
-    manual_dir: str = None
-    steps_per_epoch: int = None  # None: the whole training set
-    verbose: int = 1
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
+__all__ = ["TrainConfig", "train"]
 
 
 class Throughput(keras.callbacks.Callback):
@@ -80,11 +57,15 @@ class Throughput(keras.callbacks.Callback):
 
 
 class ContinuousCSVLogger(keras.callbacks.CSVLogger):
-    """`CSVLogger(append=True)` that first drops rows of epochs a resumed run repeats, so the
-    history stays continuous however the run was interrupted."""
+    """`CSVLogger(append=True)` that first drops rows of epochs a resumed run repeats
+    (`start_epoch` on), so the history stays continuous however the run was interrupted."""
+
+    def __init__(self, filename, start_epoch=0, **kwargs):
+        super().__init__(filename, append=True, **kwargs)
+        self.start_epoch = start_epoch
 
     def on_train_begin(self, logs=None):
-        start = getattr(self.model, "_initial_epoch", 0) or 0
+        start = self.start_epoch
         if os.path.exists(self.filename):
             with open(self.filename, newline="") as handle:
                 rows = list(csv.reader(handle))
@@ -178,9 +159,9 @@ def _is_chief(strategy):
 
 def build_model(config, recipe, info):
     attention = None if config.attention in (None, "none") else config.attention
-    attention_kwargs = {}
+    attention_kwargs = dict(config.attention_kwargs or {})
     if attention == "spem":
-        attention_kwargs["alpha"] = recipe.spem_alpha
+        attention_kwargs.setdefault("alpha", recipe.spem_alpha)
     options = {}
     if config.model.startswith("cifar_se_resnet"):
         options = dict(
@@ -242,32 +223,228 @@ def compile_model(
     return model
 
 
-def make_pipelines(
-    model, train_set, test_set, info, recipe, batch_size, seed=0, steps_per_epoch=None
-):
-    """Training and test pipelines labelled for the model's outputs; with `steps_per_epoch`
-    the training set repeats."""
+def make_pipelines(model, splits, recipe, batch_size, seed=0, steps_per_epoch=None):
+    """Training, validation and test pipelines labelled for the model's outputs; with
+    `steps_per_epoch` the training set repeats. The validation pipeline is None when the
+    data has no validation split."""
     names = output_names(model)
-    train_data = data.pipeline(train_set, info, recipe.augmentation, True, batch_size, names, seed)
+    info = splits.info
+
+    def evaluation(dataset):
+        return data.pipeline(dataset, info, recipe.augmentation, False, batch_size, names)
+
+    train_data = data.pipeline(
+        splits.train, info, recipe.augmentation, True, batch_size, names, seed
+    )
     if steps_per_epoch:
         train_data = train_data.repeat()
-    test_data = data.pipeline(test_set, info, recipe.augmentation, False, batch_size, names)
-    return train_data, test_data
+    validation = evaluation(splits.validation) if info.validation_size else None
+    return train_data, validation, evaluation(splits.test)
 
 
-def train(config):
-    """Runs (or resumes) one training run and returns its metrics."""
+class EpochBackup(keras.callbacks.Callback):
+    """Backs up the model (weights and optimizer state) after every epoch; `restore` loads the
+    last backup and returns the epoch to continue from.
+
+    Written here rather than `keras.callbacks.BackupAndRestore` because Keras' callback
+    overwrites its weights file and then its epoch file in place: a kill while it writes
+    leaves a backup that does not load, or the weights of one epoch with the number of
+    another. Here each epoch's weights go to a new file, and a small pointer file, replaced
+    atomically, names the weights and their epoch. Restoring before `fit` (with
+    `initial_epoch`) also lets the other callbacks know where the run resumes.
+    """
+
+    POINTER = "latest.json"
+
+    def __init__(self, directory):
+        super().__init__()
+        self.directory = directory
+
+    def _pointer_path(self):
+        return os.path.join(self.directory, self.POINTER)
+
+    def restore(self, model):
+        """Loads the last backup into `model`; the number of finished epochs (0: none)."""
+        if not os.path.exists(self._pointer_path()):
+            return 0
+        with open(self._pointer_path()) as handle:
+            pointer = json.load(handle)
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(os.path.join(self.directory, pointer["weights"]))
+        return int(pointer["epoch"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.directory, exist_ok=True)
+        name = f"epoch{epoch + 1}.weights.h5"
+        self.model.save_weights(os.path.join(self.directory, name), overwrite=True)
+        _write_atomically(self._pointer_path(), json.dumps({"epoch": epoch + 1, "weights": name}))
+        for old in os.listdir(self.directory):
+            if old.endswith(".weights.h5") and old != name:
+                os.remove(os.path.join(self.directory, old))
+
+
+class BestModel(keras.callbacks.Callback):
+    """Saves the model as `path` whenever `monitor` reaches a new maximum.
+
+    Written here rather than `keras.callbacks.ModelCheckpoint(save_best_only=True)` because a
+    resumed run must compare with the best of the epochs before the interruption (read from
+    `history.csv`; Keras' callback starts again from minus infinity and would replace a better
+    model), and the file must be replaced atomically (Keras writes it in place).
+    """
+
+    def __init__(self, path, monitor, history_path, start_epoch=0):
+        super().__init__()
+        self.path = path
+        self.monitor = monitor
+        self.history_path = history_path
+        self.start_epoch = start_epoch
+        self.best = -np.inf
+
+    def on_train_begin(self, logs=None):
+        start = self.start_epoch
+        if os.path.exists(self.history_path) and os.path.exists(self.path):
+            history = read_history(self.history_path)
+            earlier = [
+                value
+                for epoch, value in zip(
+                    history.get("epoch", []), history.get(self.monitor, []), strict=False
+                )
+                if epoch < start
+            ]
+            self.best = max(earlier, default=-np.inf)
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and float(value) > self.best:
+            self.best = float(value)
+            save_atomically(self.model, self.path)
+
+
+def _write_atomically(path, text):
+    with open(path + ".tmp", "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(path + ".tmp", path)
+
+
+def save_atomically(model, path):
+    """`model.save(path)` through a temporary file, so `path` is never half written."""
+    temporary = path[: -len(".keras")] + ".partial.keras"
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+RUN_RECORD = "run.json"
+# Settings that do not change what a run computes.
+_NOT_IDENTITY = ("verbose", "overwrite", "output_dir")
+
+
+def _identity(config_dict):
+    return {k: v for k, v in config_dict.items() if k not in _NOT_IDENTITY}
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def finished_run(run_dir, config):
+    """The recorded metrics of a complete run of `config` in `run_dir`, or None.
+
+    Raises ValueError when `run_dir` holds a run (finished or not) of another configuration.
+    """
+    record = os.path.join(run_dir, RUN_RECORD)
+    metrics_path = os.path.join(run_dir, "metrics.json")
+    recorded = None
+    if os.path.exists(record):
+        with open(record) as handle:
+            recorded = json.load(handle)
+    elif os.path.exists(metrics_path):
+        with open(metrics_path) as handle:
+            recorded = json.load(handle).get("config")
+    if recorded is not None:
+        mine = _identity(_jsonable(config.to_dict()))
+        theirs = _identity(recorded)
+        different = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        if different:
+            changes = ", ".join(f"{k}: {theirs.get(k)!r} -> {mine.get(k)!r}" for k in different)
+            raise ValueError(
+                f"output_dir: {run_dir!r} holds a run with another configuration ({changes}); "
+                "give another output_dir, or overwrite=True (--overwrite) to replace it"
+            )
+    if not os.path.exists(metrics_path):
+        return None
+    with open(metrics_path) as handle:
+        return json.load(handle)
+
+
+def clear_run(run_dir):
+    """Removes what a run writes into `run_dir` (for `overwrite`), leaving other files."""
+    import shutil
+
+    for name in (
+        "backup",
+        "logs",
+        RUN_RECORD,
+        "history.csv",
+        "best.keras",
+        "model.keras",
+        "model.tflite",
+        "metrics.json",
+        "curves.png",
+        "export",
+    ):
+        path = os.path.join(run_dir, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+
+
+def describe(config, model, splits, recipe, epochs, batch_size, run_dir, parameters, macs):
+    """The block printed before training: what is about to run, and where it goes."""
+    info = splits.info
+    shape = "x".join(str(d) for d in info.image_shape)
+    validation = f" / {info.validation_size:,} validation" if info.validation_size else ""
+    lines = [
+        f"model     {config.model} ({model.name}), attention {config.attention}",
+        f"          {parameters:,} trainable parameters, {macs / 1e6:,.1f} M MACs per image",
+        f"data      {info.name}: {info.train_size:,} train{validation} / {info.test_size:,} "
+        f"test images, {info.num_classes} classes, {shape}",
+        f"recipe    {recipe.name}: {recipe.optimizer_name}, lr {recipe.learning_rate:g} at batch "
+        f"{recipe.reference_batch_size}, {recipe.schedule} schedule",
+        f"training  {epochs} epochs, batch {batch_size}"
+        + (f", {config.steps_per_epoch} steps per epoch" if config.steps_per_epoch else ""),
+        f"output    {run_dir}",
+    ]
+    return "\n".join(lines)
+
+
+def train(config, log=None):
+    """Runs, resumes or reports one training run and returns its metrics.
+
+    Args:
+        config: a `TrainConfig`.
+        log: a function given one line of text at a time (`print` on the command line); None
+            is silent.
+
+    Returns:
+        The run's metrics (what `metrics.json` holds); with `"already_complete": True` when the
+        run had finished before and nothing was trained.
+    """
     policy = keras.config.dtype_policy()
     if config.mixed_precision:
         keras.config.set_dtype_policy("mixed_float16")
     try:
-        return _train(config)
+        return _train(config, log or (lambda line: None))
     finally:
         keras.config.set_dtype_policy(policy)
 
 
-def _train(config):
+def _train(config, log):
     started = time.perf_counter()
+    config.validate()
     keras.utils.set_random_seed(config.seed)
     recipe = recipes.get(config.recipe)
     epochs = config.epochs or recipe.epochs
@@ -277,11 +454,28 @@ def _train(config):
     run_dir = config.output_dir
     if not chief:  # other workers write where they do not clobber the chief's files
         run_dir = os.path.join(run_dir, f"worker{strategy.cluster_resolver.task_id}")
-    os.makedirs(run_dir, exist_ok=True)
+    if config.overwrite:
+        clear_run(run_dir)
+    finished = finished_run(run_dir, config)
+    if finished is not None:
+        _remove_backup(run_dir)  # a kill after metrics.json may have left it
+        log(
+            f"run complete: {run_dir} (test accuracy {finished['accuracy']:.4f}); nothing to "
+            "train. Use --overwrite to train it again."
+        )
+        return {**finished, "already_complete": True}
 
-    train_set, test_set, info = data.load(
-        config.dataset, config.image_size, config.data_dir, config.manual_dir, config.seed
+    splits = data.load(
+        config.dataset,
+        config.image_size,
+        config.data_dir,
+        config.manual_dir,
+        config.seed,
+        config.validation_split,
     )
+    info = splits.info
+    if info.num_classes < 2:
+        raise ValueError(f"dataset: {info.name!r} has {info.num_classes} class; need at least 2")
     steps_per_epoch = config.steps_per_epoch or -(-info.train_size // batch_size)
     with strategy.scope():
         model = build_model(config, recipe, info)
@@ -295,38 +489,70 @@ def _train(config):
             config.xla,
         )
     names = output_names(model)
-    train_data, test_data = make_pipelines(
-        model, train_set, test_set, info, recipe, batch_size, config.seed, config.steps_per_epoch
+    inference = models.inference_model(model) if names else model
+    report = profile(inference, info.image_shape)
+    log(
+        describe(
+            config,
+            model,
+            splits,
+            recipe,
+            epochs,
+            batch_size,
+            run_dir,
+            report.trainable_params,
+            report.macs,
+        )
+    )
+    train_data, validation_data, test_data = make_pipelines(
+        model, splits, recipe, batch_size, config.seed, config.steps_per_epoch
     )
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         _work_around_multiworker(model, strategy, next(iter(test_data)))
+
+    os.makedirs(run_dir, exist_ok=True)
+    if not os.path.exists(os.path.join(run_dir, RUN_RECORD)):
+        _write_atomically(
+            os.path.join(run_dir, RUN_RECORD),
+            json.dumps(_jsonable(config.to_dict()), indent=2),
+        )
+    history_path = os.path.join(run_dir, "history.csv")
     monitor = "val_main_accuracy" if names else "val_accuracy"
     throughput = Throughput(steps_per_epoch * batch_size)
+    backup = EpochBackup(os.path.join(run_dir, "backup"))
+    start = backup.restore(model)
+    if start:
+        log(f"resuming after epoch {start} of {epochs} from {backup.directory}")
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
-        ContinuousCSVLogger(os.path.join(run_dir, "history.csv"), append=True),
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(run_dir, "best.keras"), monitor=monitor, mode="max", save_best_only=True
-        ),
+        ContinuousCSVLogger(history_path, start),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
         throughput,
     ]
+    if validation_data is not None:
+        best = BestModel(os.path.join(run_dir, "best.keras"), monitor, history_path, start)
+        callbacks.append(best)
+    # Last: an epoch counts as done only once its history row and best model are written.
+    callbacks.append(backup)
     model.fit(
         train_data,
+        initial_epoch=start,
         epochs=epochs,
         steps_per_epoch=config.steps_per_epoch,
-        validation_data=test_data,
+        validation_data=validation_data,
         callbacks=callbacks,
         shuffle=False,  # the pipeline shuffles
         verbose=config.verbose,
     )
     results = model.evaluate(test_data, return_dict=True, verbose=0)
-    model.save(os.path.join(run_dir, "model.keras"))
-    inference = models.inference_model(model) if names else model
-    report = profile(inference, info.image_shape)
+    save_atomically(model, os.path.join(run_dir, "model.keras"))
     parity_inputs = next(iter(test_data))[0].numpy()[:16]
-    tflite = export.export_tflite(inference, os.path.join(run_dir, "model.tflite"), parity_inputs)
-    history = read_history(os.path.join(run_dir, "history.csv"))
+    tflite_path = os.path.join(run_dir, "model.tflite")
+    tflite = export.export_tflite(inference, tflite_path + ".partial", parity_inputs)
+    os.replace(tflite_path + ".partial", tflite_path)
+    tflite.path = tflite_path
+    history = read_history(history_path)
+    if history:
+        plot_history(history, os.path.join(run_dir, "curves.png"))
     metrics = {
         "accuracy": float(results.get("main_accuracy", results.get("accuracy"))),
         "loss": float(results["loss"]),
@@ -339,12 +565,19 @@ def _train(config):
         "num_replicas": strategy.num_replicas_in_sync,
         "tflite": tflite.to_dict(),
         "epochs_completed": len(history.get("epoch", [])),
-        "config": config.to_dict(),
+        "best_validation": max(history.get(monitor, []), default=None),
+        "config": _jsonable(config.to_dict()),
         "recipe": recipe.to_dict(),
         "data": info.to_dict(),
     }
-    with open(os.path.join(run_dir, "metrics.json"), "w") as handle:
-        json.dump(metrics, handle, indent=2, default=str)
-    if history:
-        plot_history(history, os.path.join(run_dir, "curves.png"))
+    _write_atomically(
+        os.path.join(run_dir, "metrics.json"), json.dumps(metrics, indent=2, default=str)
+    )
+    _remove_backup(run_dir)
     return metrics
+
+
+def _remove_backup(run_dir):
+    import shutil
+
+    shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)

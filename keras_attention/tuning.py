@@ -39,6 +39,26 @@ SPACE = {
 REDUCTION_BLOCKS = ("se", "cbam", "coord")
 
 
+def check_value(name, value, option="value"):
+    """Raises ValueError when `value` cannot be hyperparameter `name`."""
+    if name == "attention":
+        if value not in layers.names():
+            raise ValueError(
+                f"{option} attention: unknown block {value!r}; expected one of {layers.names()}"
+            )
+    elif name == "aux_positions":
+        if str(value) not in AUX_POSITION_CHOICES:
+            raise ValueError(
+                f"{option} aux_positions: expected one of {list(AUX_POSITION_CHOICES)}, "
+                f"got {value!r}"
+            )
+    elif name == "reduction":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{option} reduction: expected a positive integer, got {value!r}")
+    elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{option} {name}: expected a number >= 0, got {value!r}")
+
+
 def objective(name):
     """A Keras Tuner objective by metric name: accuracies are maximised, losses minimised."""
     direction = "min" if "loss" in name else "max"
@@ -59,6 +79,7 @@ class AttentionHyperModel(keras_tuner.HyperModel):
             `{"aux1_weight": ("float", {"min_value": 0.2, "max_value": 0.5, "step": 0.1})}` or
             `{"attention": ("choice", {"values": ["se", "spem"]})}`.
         steps_per_epoch: limit on training steps per epoch (None: the whole set).
+        validation_split: the fraction of the training data that scores the trials.
     """
 
     def __init__(
@@ -73,6 +94,7 @@ class AttentionHyperModel(keras_tuner.HyperModel):
         ranges=None,
         steps_per_epoch=None,
         seed=0,
+        validation_split=0.1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -84,10 +106,17 @@ class AttentionHyperModel(keras_tuner.HyperModel):
         unknown = (set(self.fixed) | set(ranges or {})) - set(SPACE)
         if unknown:
             raise ValueError(f"Unknown hyperparameters {sorted(unknown)}; known: {list(SPACE)}.")
+        for name, value in self.fixed.items():
+            check_value(name, value, "--fix")
+        for name, (_, arguments) in (ranges or {}).items():
+            for value in arguments.get("values", []):
+                check_value(name, value, "--choices")
         self.space = {**SPACE, **(ranges or {})}
         self.steps_per_epoch = steps_per_epoch
         self.seed = seed
-        self.train_set, self.test_set, self.info = data.load(dataset, image_size, seed=seed)
+        # Trials are scored on a validation split of the training data, never on the test set.
+        self.splits = data.load(dataset, image_size, seed=seed, validation_split=validation_split)
+        self.info = self.splits.info
         self.with_aux = models.parse(model)[0] == "cifar_se_resnet"
 
     def _value(self, hp, name):
@@ -145,20 +174,13 @@ class AttentionHyperModel(keras_tuner.HyperModel):
     def fit(self, hp, model, *args, **kwargs):
         """Trains a trial's model on the pipelines of `train_keras.py` (their labels follow the
         trial's outputs, which vary with the auxiliary positions)."""
-        train_data, test_data = make_pipelines(
-            model,
-            self.train_set,
-            self.test_set,
-            self.info,
-            self.recipe,
-            self.batch_size,
-            self.seed,
-            self.steps_per_epoch,
+        train_data, validation_data, _ = make_pipelines(
+            model, self.splits, self.recipe, self.batch_size, self.seed, self.steps_per_epoch
         )
         kwargs.setdefault("epochs", self.epochs)
         return model.fit(
             train_data,
-            validation_data=test_data,
+            validation_data=validation_data,
             steps_per_epoch=self.steps_per_epoch,
             shuffle=False,
             **kwargs,

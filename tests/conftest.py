@@ -17,6 +17,11 @@ def _fresh_keras_state():
     keras.config.set_dtype_policy("float32")
 
 
+def to_numpy(value):
+    """A backend tensor (or variable) as a NumPy array, on every Keras backend."""
+    return keras.ops.convert_to_numpy(value)
+
+
 def _randomize(layer, seed=0):
     rng = np.random.default_rng(seed)
     for weight in layer.weights:

@@ -1,4 +1,4 @@
-"""Data pipelines: the bundled digits, mock TFDS loading, image directories, augmentations."""
+"""Data pipelines: the bundled digits, mock TFDS loading, image folders, augmentations."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from keras_attention import data
+from keras_attention import data, recipes
 
 
 def _first_batch(dataset):
@@ -14,27 +14,50 @@ def _first_batch(dataset):
 
 
 def test_digits_is_the_real_data_set_with_a_fixed_split():
-    train, test, info = data.load("digits")
-    assert (info.train_size, info.test_size, info.num_classes) == (1437, 360, 10)
-    assert info.image_shape == (32, 32, 1)
+    train, validation, test, info = data.load("digits")
+    assert (info.train_size, info.validation_size, info.test_size) == (1437, 0, 360)
+    assert info.num_classes == 10 and info.image_shape == (32, 32, 1)
+    assert info.raw_shape == (8, 8, 1)
     x, y = _first_batch(train.batch(2000))
-    assert x.shape == (1437, 32, 32, 1) and x.dtype == tf.float32
-    assert 0.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0
+    assert x.shape == (1437, 8, 8, 1) and x.dtype == tf.uint8
+    # scikit-learn's 0-16 ink levels, scaled to 0-255.
+    from sklearn.datasets import load_digits
+
+    levels = np.round(np.arange(17) * 255 / 16).astype(np.uint8)
+    assert set(np.unique(x.numpy())) <= set(levels.tolist())
+    assert len(np.unique(x.numpy())) == 17 and load_digits().images.max() == 16
     counts = np.bincount(y.numpy(), minlength=10)
     assert counts.min() >= 139 and counts.max() <= 147  # stratified 80% of 174-183 per class
-    _, test_again, _ = data.load("digits")
+    again = data.load("digits")
     np.testing.assert_array_equal(
-        _first_batch(test.batch(400))[1], _first_batch(test_again.batch(400))[1]
+        _first_batch(test.batch(400))[1], _first_batch(again.test.batch(400))[1]
     )
 
 
+def test_validation_split_is_a_seeded_part_of_the_training_data():
+    whole = data.load("digits")
+    split = data.load("digits", validation_split=0.1)
+    assert split.info.validation_size == 144 and split.info.train_size == 1293
+    assert split.info.test_size == 360
+    fingerprint = {img.tobytes() for img, _ in whole.train.as_numpy_iterator()}
+    held_out = [img.tobytes() for img, _ in split.validation.as_numpy_iterator()]
+    trained = [img.tobytes() for img, _ in split.train.as_numpy_iterator()]
+    tested = {img.tobytes() for img, _ in split.test.as_numpy_iterator()}
+    # Held out of training, taken from the training data, never from the test set.
+    assert set(held_out) <= fingerprint and not set(held_out) & set(trained)
+    assert len(set(held_out) & tested) <= 2  # a few digits are drawn identically
+    other_seed = data.load("digits", seed=1, validation_split=0.1)
+    assert [img.tobytes() for img, _ in other_seed.validation.as_numpy_iterator()] != held_out
+    with pytest.raises(ValueError, match=r"validation_split: expected a fraction in \[0, 1\)"):
+        data.load("digits", validation_split=1.5)
+
+
 def test_digits_image_size():
-    _, _, info = data.load("digits", image_size=16)
-    assert info.image_shape == (16, 16, 1)
+    assert data.load("digits", image_size=16).info.image_shape == (16, 16, 1)
 
 
 def test_pipeline_shapes_dtypes_and_normalisation():
-    train, test, info = data.load("digits")
+    train, _, test, info = data.load("digits")
     batches = data.pipeline(train, info, "digits", training=True, batch_size=64)
     x, y = _first_batch(batches)
     assert x.shape == (64, 32, 32, 1) and y.shape == (64, 10) and x.dtype == tf.float32
@@ -48,10 +71,11 @@ def test_pipeline_shapes_dtypes_and_normalisation():
     assert set(labels) == {"main", "aux1"}
 
 
-def test_training_augmentation_is_applied_and_evaluation_is_deterministic():
-    train, _, info = data.load("digits")
-    raw = _first_batch(train.batch(32))[0].numpy()
-    normalised = (raw - info.mean[0]) / info.std[0]
+def test_evaluation_is_scale_resize_normalise_and_training_augments():
+    train, _, _, info = data.load("digits")
+    raw = _first_batch(train.batch(32))[0].numpy().astype("float32") / 255.0
+    resized = tf.image.resize(raw, (32, 32)).numpy()
+    normalised = (resized - info.mean[0]) / info.std[0]
 
     def first(training):
         batches = data.pipeline(
@@ -61,66 +85,109 @@ def test_training_augmentation_is_applied_and_evaluation_is_deterministic():
         return _first_batch(batches.unbatch().batch(32))[0].numpy()
 
     np.testing.assert_allclose(first(False), normalised, rtol=1e-5, atol=1e-5)
-    tf.random.set_seed(1)
     augmented = data.pipeline(train.take(32), info, "digits", training=True, batch_size=32)
     seen = np.sort(_first_batch(augmented)[0].numpy().reshape(32, -1), axis=0)
     assert not np.allclose(seen, np.sort(normalised.reshape(32, -1), axis=0))
 
 
-def test_pad_and_crop_shifts_content():
-    image = tf.reshape(tf.range(1, 65, dtype=tf.float32), (8, 8, 1))
-    tf.random.set_seed(3)
-    crops = [data.pad_and_crop(image, 2).numpy() for _ in range(20)]
-    assert all(c.shape == (8, 8, 1) for c in crops)
-    assert any(not np.array_equal(c, image.numpy()) for c in crops)
-    for crop in crops:  # every crop is the image shifted by at most 2, padded with zeros
-        values = crop[crop > 0]
-        assert set(values.tolist()) <= set(range(1, 65))
+def _shift(crop, image):
+    """The (dy, dx) with crop[y, x] == image[y - dy, x - dx] where the crop is not padding."""
+    size = image.shape[0]
+    for dy in range(-size + 1, size):
+        for dx in range(-size + 1, size):
+            shifted = np.zeros_like(image)
+            src = image[max(0, -dy) : size - max(0, dy), max(0, -dx) : size - max(0, dx)]
+            shifted[
+                max(0, dy) : max(0, dy) + src.shape[0], max(0, dx) : max(0, dx) + src.shape[1]
+            ] = src
+            if np.array_equal(shifted, crop):
+                return dy, dx
+    return None
 
 
-def test_rotation_keeps_the_centre_and_rotates():
+def test_pad_and_crop_shifts_by_at_most_the_padding():
+    image = np.arange(1, 65, dtype=np.float32).reshape(8, 8, 1)
+    shifts = set()
+    for _ in range(60):
+        crop = data.pad_and_crop(tf.constant(image), 2).numpy()
+        assert crop.shape == (8, 8, 1)
+        shift = _shift(crop, image)
+        assert shift is not None and max(abs(shift[0]), abs(shift[1])) <= 2, shift
+        shifts.add(shift)
+    assert len(shifts) > 5  # random shifts, not a fixed one
+    assert {s[0] for s in shifts} >= {-2, 2} or {s[1] for s in shifts} >= {-2, 2}
+
+
+def test_rotation_keeps_the_centre_and_rotates_by_at_most_its_angle():
     image = np.zeros((33, 33, 1), "float32")
     image[16, 16:] = 1.0  # a ray from the centre to the right
-    tf.random.set_seed(4)
-    rotated = data.rotate(tf.constant(image), 15.0).numpy()
-    assert rotated.shape == image.shape
-    assert rotated[16, 16, 0] == pytest.approx(1.0)
+    rotate = data.random_rotation(15.0, seed=4)
     angles = []
-    for _ in range(10):
-        r = data.rotate(tf.constant(image), 15.0).numpy()[..., 0]
-        ys, xs = np.nonzero(r > 0.5)
+    for _ in range(20):
+        rotated = rotate(tf.constant(image)).numpy()[..., 0]
+        assert rotated.shape == (33, 33) and rotated[16, 16] == pytest.approx(1.0, abs=1e-5)
+        ys, xs = np.nonzero(rotated > 0.5)
         angles.append(np.degrees(np.arctan2(-(ys - 16), xs - 16 + 1e-9)[xs > 20].mean()))
     assert max(abs(a) for a in angles) <= 15.5 and np.std(angles) > 1.0
 
 
 def test_flip_is_applied_by_the_cifar_augmentation():
-    image = np.zeros((32, 32, 3), "float32")
-    image[:, :16] = 1.0
-    info = data.DataInfo("x", 2, (32, 32, 3), 1, 1, (0.0,) * 3, (1.0,) * 3)
-    apply = data.augmenter("cifar", info, training=True)
-    tf.random.set_seed(5)
-    left_heavy = [float(apply(tf.constant(image), 0)[0][:, :16].numpy().mean()) for _ in range(30)]
-    assert min(left_heavy) < 0.5 < max(left_heavy)  # some flipped, some not
+    image = np.zeros((32, 32, 3), "uint8")
+    image[:, :16] = 255
+    info = data.DataInfo("x", 2, (32, 32, 3), 1, 1, (0.0,) * 3, (1.0,) * 3, raw_shape=(32, 32, 3))
+    apply = data.augmenter("cifar_no_normalize", info, training=True, seed=5)
+    left = [float(apply(tf.constant(image), 0)[0][:, 4:12].numpy().mean()) for _ in range(30)]
+    assert min(left) < 0.5 < max(left)  # some flipped, some not
 
 
 def test_imagenet_crops():
     image = tf.random.uniform((120, 90, 3))
     assert data.random_resized_crop(image, 64).shape == (64, 64, 3)
-    assert data.center_crop(image, 64).shape == (64, 64, 3)
+    info = data.DataInfo("x", 2, (64, 64, 3), 1, 1, (0.5,) * 3, (0.25,) * 3)
+    evaluation = data.augmenter("imagenet", info, training=False)
+    raw = tf.cast(tf.random.uniform((120, 90, 3), 0, 255), tf.uint8)
+    assert evaluation(raw, 0)[0].shape == (64, 64, 3)
+    # Centre crop: the evaluation of an image whose centre differs from its border sees
+    # only the centre (shorter side to 64 / 0.875 = 73, then the central 64).
+    border = np.zeros((146, 146, 3), "uint8")
+    border[6:-6, 6:-6] = 255
+    seen = evaluation(tf.constant(border), 0)[0].numpy() * 0.25 + 0.5
+    np.testing.assert_allclose(seen, 1.0, atol=1e-5)
+
+
+def test_every_recipe_selects_its_papers_augmentation():
+    expected = {
+        "mobilenet_v2": "imagenet",
+        "resnet_imagenet": "imagenet",
+        "se_r_cifar": "cifar_rotate",
+        "spem_cifar": "cifar",
+        "ssa_cifar": "cifar_no_normalize",
+        "digits": "digits",
+    }
+    assert {name: recipes.get(name).augmentation for name in recipes.names()} == expected
 
 
 def test_unknown_augmentation():
-    _, _, info = data.load("digits")
+    info = data.load("digits").info
     with pytest.raises(ValueError, match="Unknown augmentation 'blur'"):
         data.augmenter("blur", info, True)
 
 
+def test_published_normalisation_statistics():
+    # Mean and std per channel, in [0, 1] units, as the papers' code normalises.
+    assert data.STATISTICS["cifar10"] == ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))
+    assert data.STATISTICS["cifar100"] == ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
+    assert data.STATISTICS["imagenet"] == ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
 @pytest.mark.parametrize("name, classes", [("cifar10", 10), ("cifar100", 100)])
 def test_tfds_loading_with_mock_data(name, classes, tmp_path):
-    with tfds.testing.mock_data(num_examples=12, data_dir=str(tmp_path)):
-        train, test, info = data.load(name)
+    with tfds.testing.mock_data(num_examples=20, data_dir=str(tmp_path)):
+        train, validation, test, info = data.load(name, validation_split=0.1)
     assert info.num_classes == classes and info.image_shape == (32, 32, 3)
-    assert info.mean == data.STATISTICS[name][0]
+    assert info.raw_shape == (32, 32, 3)
+    # (mock data ignores TFDS's split slicing: every split has all 20 examples)
+    assert info.validation_size > 0 and info.train_size > 0 and info.test_size == 20
     batch = data.pipeline(train, info, "cifar_rotate", training=True, batch_size=4)
     x, y = _first_batch(batch)
     assert x.shape == (4, 32, 32, 3) and x.dtype == tf.float32 and y.shape == (4, classes)
@@ -141,20 +208,23 @@ def _write_images(root, corrupt=False):
         (root / "cat" / "truncated.png").write_bytes(good[: len(good) // 2])
 
 
-def test_image_directory(tmp_path):
-    _write_images(tmp_path)
-    train, test, info = data.load(f"dir:{tmp_path}", image_size=16)
+def test_image_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_ATTENTION_CACHE", str(tmp_path / "cache"))
+    _write_images(tmp_path / "images")
+    train, validation, test, info = data.load(f"dir:{tmp_path / 'images'}", image_size=16)
     assert info.class_names == ("cat", "dog") and info.train_size + info.test_size == 8
+    assert info.raw_shape is None  # the images differ in size
     x, y = _first_batch(data.pipeline(train, info, "imagenet", training=True, batch_size=8))
     assert x.shape[1:] == (16, 16, 3) and y.shape[1] == 2
     x, _ = _first_batch(data.pipeline(test, info, "imagenet", training=False, batch_size=8))
     assert x.shape[1:] == (16, 16, 3)
 
 
-def test_corrupt_images_are_reported_by_file_name(tmp_path):
-    _write_images(tmp_path, corrupt=True)
+def test_corrupt_images_are_reported_by_file_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_ATTENTION_CACHE", str(tmp_path / "cache"))
+    _write_images(tmp_path / "images", corrupt=True)
     with pytest.raises(ValueError) as error:
-        data.load(f"dir:{tmp_path}", image_size=16)
+        data.load(f"dir:{tmp_path / 'images'}", image_size=16)
     message = str(error.value)
     assert "2 unreadable image(s)" in message
     assert "broken.jpg" in message and "truncated.png" in message
@@ -163,5 +233,5 @@ def test_corrupt_images_are_reported_by_file_name(tmp_path):
 def test_directory_errors(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         data.load(f"dir:{tmp_path / 'missing'}")
-    with pytest.raises(ValueError, match="no class sub-directories"):
+    with pytest.raises(ValueError, match=r"0 class sub-folder\(s\).*at least 2"):
         data.load(f"dir:{tmp_path}")

@@ -77,6 +77,7 @@ FACTORIES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FACTORIES))
 def test_every_factory_exports(name, tmp_path):
     make, shape = FACTORIES[name]
@@ -118,6 +119,7 @@ def test_an_op_without_builtin_kernel_is_a_clear_error(tmp_path):
     assert not (tmp_path / "m.tflite").exists()
 
 
+@pytest.mark.slow
 def test_full_int8_of_a_network_trained_on_digits(tmp_path):
     run_dir = tmp_path / "run"
     train(

@@ -3,9 +3,11 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from conftest import to_numpy
 
 from keras_attention import layers
+
+pytestmark = pytest.mark.any_backend
 
 SHAPE = (6, 5, 16)  # height, width, channels: small and not square
 
@@ -43,7 +45,7 @@ def _trainable_count(layer):
 
 def test_spem_starts_with_the_documented_attention_map():
     x = np.abs(_x()) + 0.5
-    y = np.asarray(layers.SPEM()(x))
+    y = to_numpy(layers.SPEM()(x))
     expected = 1 / (1 + np.exp(2.0)) * 1 / (1 + np.exp(1.0))  # sigmoid(-2) * sigmoid(-1)
     np.testing.assert_allclose(y / x, expected, rtol=1e-6)
 
@@ -113,8 +115,8 @@ def test_eca_kernel_size_follows_channels():
 def test_se_context_changes_the_output():
     x, t = _x(), _x(shape=(10,), seed=3)
     layer = layers.SqueezeExcitation(reduction=4)
-    y1 = np.asarray(layer(x, context=t))
-    y2 = np.asarray(layer(x, context=t + 1.0))
+    y1 = to_numpy(layer(x, context=t))
+    y2 = to_numpy(layer(x, context=t + 1.0))
     assert layer.squeeze.kernel.shape == (16 + 10, 4)
     assert np.abs(y1 - y2).max() > 1e-4
 
@@ -125,13 +127,32 @@ def test_auxiliary_classifier_structure():
     # conv 256*128, BN 2*128, Dense 2048*1024 + 1024, Dense 1024*100 + 100
     assert _trainable_count(layer) == 256 * 128 + 256 + 2048 * 1024 + 1024 + 1024 * 100 + 100
     assert layer.dropout.rate == 0.7 and layer.norm.epsilon == 1e-3
-    # Dropout is active only in training.
+    # Dropout is active only in training: a copy without dropout gives the same inference
+    # output and another training output (both use batch statistics there).
+    no_dropout = layers.AuxiliaryClassifier(100, dropout=0.0)
+    no_dropout.build((None, 16, 16, 256))
+    no_dropout.set_weights(layer.get_weights())
     x = _x(shape=(16, 16, 256))
-    np.testing.assert_allclose(layer(x, training=False), layer(x, training=False))
-    assert np.abs(np.asarray(layer(x, training=True)) - np.asarray(layer(x))).max() > 1e-3
+    np.testing.assert_allclose(
+        to_numpy(layer(x, training=False)), to_numpy(no_dropout(x, training=False)), rtol=1e-6
+    )
+    dropped = to_numpy(layer(x, training=True)) - to_numpy(no_dropout(x, training=True))
+    assert np.abs(dropped).max() > 1e-3
 
 
 # --- inside Keras models -------------------------------------------------------------------
+
+
+def _one_sgd_step_changes(model, variables, x, target):
+    """Which of `variables` one plain SGD step on a squared-error loss changes: a variable
+    changes exactly when the loss has a non-zero gradient for it (on every backend)."""
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+    before = [to_numpy(v).copy() for v in variables]
+    model.train_on_batch(x, target)
+    return {
+        v.path: bool(np.abs(to_numpy(v) - b).max() > 0)
+        for v, b in zip(variables, before, strict=True)
+    }
 
 
 @pytest.mark.parametrize("name", sorted(BLOCKS))
@@ -139,14 +160,12 @@ def test_gradients_reach_every_trainable_weight(name, randomize_weights):
     block = BLOCKS[name]()
     model = _functional(block)
     randomize_weights(block)
-    x = _x()
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(model(x, training=True) ** 2) + sum(model.losses)
-    grads = tape.gradient(loss, block.trainable_weights)
     assert block.trainable_weights
-    for variable, grad in zip(block.trainable_weights, grads, strict=True):
-        assert grad is not None, variable.path
-        assert float(tf.reduce_max(tf.abs(grad))) > 0.0, variable.path
+    changed = _one_sgd_step_changes(model, block.trainable_weights, _x(), np.ones((2, 3)))
+    # The bias of coordinate attention's transform feeds a BatchNormalization, which subtracts
+    # the batch mean in training: its gradient is exactly zero, as in the authors' network.
+    exempt = {path for path in changed if name == "coord" and path.endswith("transform/bias")}
+    assert all(v for path, v in changed.items() if path not in exempt), changed
 
 
 def test_gradients_reach_context_and_auxiliary_classifier():
@@ -155,10 +174,9 @@ def test_gradients_reach_context_and_auxiliary_classifier():
     se = layers.SqueezeExcitation(reduction=4)
     logits = aux(inputs)
     model = keras.Model(inputs, se(inputs, context=logits))
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(model(_x(), training=True) ** 2)
-    grads = tape.gradient(loss, aux.trainable_weights + se.trainable_weights)
-    assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+    variables = aux.trainable_weights + se.trainable_weights
+    changed = _one_sgd_step_changes(model, variables, _x(), np.ones((2, *SHAPE)))
+    assert all(changed.values()), changed
 
 
 @pytest.mark.parametrize("name", sorted(BLOCKS))
@@ -202,8 +220,9 @@ def test_works_in_sequential_and_subclassed_models(name, randomize_weights):
     block = BLOCKS[name]()
     sequential = keras.Sequential([keras.Input(SHAPE), block, keras.layers.Flatten()])
     randomize_weights(block)
-    expected = np.asarray(block(x)).reshape(2, -1)
-    np.testing.assert_allclose(sequential(x), expected, rtol=1e-6)
+    expected = to_numpy(block(x)).reshape(2, -1)
+    assert np.abs(expected - x.reshape(2, -1)).max() > 1e-3  # the block changes its input
+    np.testing.assert_allclose(to_numpy(sequential(x)), expected, rtol=1e-6)
 
     class Net(keras.Model):
         def __init__(self):
@@ -257,12 +276,14 @@ def test_mixed_precision_is_finite_and_close_to_float32(name, policy, randomize_
     y = mixed(x, training=False)
     assert keras.backend.standardize_dtype(y.dtype) == policy.split("_")[1]
     assert all(keras.backend.standardize_dtype(v.dtype) == "float32" for v in mixed.weights)
-    y = np.asarray(tf.cast(y, tf.float32))
+    y = to_numpy(keras.ops.cast(y, "float32"))
     assert np.all(np.isfinite(y))
     # Compare with float32 on the same input rounded to the compute dtype: what is left is
     # the layer's own error, which computing the map in float32 keeps to the output rounding.
-    rounded = np.asarray(tf.cast(tf.cast(x, policy.split("_")[1]), "float32"))
-    np.testing.assert_allclose(y, reference(rounded, training=False), rtol=1e-2, atol=1e-2)
+    rounded = to_numpy(keras.ops.cast(keras.ops.cast(x, policy.split("_")[1]), "float32"))
+    np.testing.assert_allclose(
+        y, to_numpy(reference(rounded, training=False)), rtol=1e-2, atol=1e-2
+    )
 
 
 def test_global_mixed_float16_policy_trains():
@@ -394,16 +415,20 @@ def test_compute_output_shape_of_pooling_and_classifier():
 
 def test_result_context_options(tmp_path):
     logits = np.array([[1.0, 2.0, 3.0]], "float32")
-    np.testing.assert_allclose(layers.ResultContext()(logits), logits)
+    np.testing.assert_allclose(to_numpy(layers.ResultContext()(logits)), logits)
     probabilities = np.exp(logits) / np.exp(logits).sum()
-    np.testing.assert_allclose(layers.ResultContext("softmax")(logits), probabilities, rtol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(layers.ResultContext("softmax")(logits)), probabilities, rtol=1e-6
+    )
     stopped = layers.ResultContext(stop_gradient=True)
-    variable = tf.Variable(logits)
-    with tf.GradientTape(persistent=True) as tape:
-        through = tf.reduce_sum(layers.ResultContext()(variable))
-        blocked = tf.reduce_sum(stopped(variable))
-    assert tape.gradient(through, variable) is not None
-    assert tape.gradient(blocked, variable) is None
+    # A Dense layer before the context: its kernel trains through the context unless the
+    # gradient is stopped.
+    for context, trains in ((layers.ResultContext(), True), (stopped, False)):
+        inputs = keras.Input((3,))
+        dense = keras.layers.Dense(3)
+        model = keras.Model(inputs, keras.layers.Dense(2)(context(dense(inputs))))
+        changed = _one_sgd_step_changes(model, [dense.kernel], logits, np.ones((1, 2)))
+        assert changed[dense.kernel.path] == trains
     clone = layers.ResultContext.from_config(stopped.get_config())
     assert clone.stop_gradient and clone.activation == "logits"
     with pytest.raises(ValueError, match="'logits' or 'softmax'"):

@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from conftest import to_numpy
 
 from keras_attention import layers
+
+pytestmark = pytest.mark.any_backend
 
 RTOL = ATOL = 1e-5
 
@@ -20,7 +23,7 @@ def relu(v):
 
 
 def w(variable):
-    return np.asarray(variable.numpy(), dtype=np.float64)
+    return np.asarray(to_numpy(variable), dtype=np.float64)
 
 
 def bn_inference(v, norm):
@@ -185,7 +188,7 @@ def test_matches_numpy_reference(name, randomize_weights):
     layer = make()
     layer.build(x.shape)
     randomize_weights(layer)
-    got = np.asarray(layer(x, training=False))
+    got = to_numpy(layer(x, training=False))
     np.testing.assert_allclose(got, reference(layer, x.astype(np.float64)), rtol=RTOL, atol=ATOL)
 
 
@@ -200,8 +203,8 @@ def test_channels_first_matches_channels_last(name, randomize_weights):
     x_first = np.transpose(x, (0, 3, 1, 2))
     first.build(x_first.shape)
     first.set_weights(last.get_weights())
-    got = np.asarray(first(x_first, training=False))
-    want = np.asarray(last(x, training=False))
+    got = to_numpy(first(x_first, training=False))
+    want = to_numpy(last(x, training=False))
     if want.ndim == 4:
         want = np.transpose(want, (0, 3, 1, 2))
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
@@ -213,7 +216,7 @@ def test_se_with_context_matches_reference(randomize_weights):
     layer(x, context=t)
     randomize_weights(layer)
     np.testing.assert_allclose(
-        np.asarray(layer(x, context=t)), ref_se(layer, x, context=t), rtol=RTOL, atol=ATOL
+        to_numpy(layer(x, context=t)), ref_se(layer, x, context=t), rtol=RTOL, atol=ATOL
     )
 
 
@@ -222,7 +225,7 @@ def test_ssa_training_mode_uses_batch_statistics(randomize_weights):
     layer = layers.SquashSpatialAttention(groups=2)
     layer.build(x.shape)
     randomize_weights(layer)
-    got = np.asarray(layer(x, training=True))
+    got = to_numpy(layer(x, training=True))
     np.testing.assert_allclose(got, ref_ssa(layer, x, training=True), rtol=RTOL, atol=ATOL)
 
 
@@ -238,11 +241,11 @@ def test_global_pooling_modes(mode, randomize_weights):
         want = lam * x.max(axis=(1, 2)) + (1 - lam) * x.min(axis=(1, 2))
     else:
         want = pool(x, mode)
-    np.testing.assert_allclose(np.asarray(layer(x)), want, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(to_numpy(layer(x)), want, rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("size", [(8, 8), (7, 10), (3, 5)])
 def test_adaptive_average_pool_matches_torch_bins(size):
     x = _input((2, *size, 3))
-    got = np.asarray(layers.adaptive_average_pool(x, (4, 4)))
+    got = to_numpy(layers.adaptive_average_pool(x, (4, 4)))
     np.testing.assert_allclose(got, torch_adaptive_avg_pool(x, 4), rtol=RTOL, atol=ATOL)

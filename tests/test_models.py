@@ -8,6 +8,8 @@ import pytest
 import keras_attention as ka
 from keras_attention import layers, models
 
+pytestmark = pytest.mark.any_backend
+
 
 def trainable(model):
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
@@ -16,6 +18,7 @@ def trainable(model):
 # --- the papers' figures -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "attention, num_classes, expected",
     [
@@ -37,6 +40,7 @@ SE_R_TARGETS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", sorted(SE_R_TARGETS))
 def test_se_and_se_r_resnet_parameters_and_macs(depth):
     se_params, se_r_thousands, se_macs, se_r_macs = SE_R_TARGETS[depth]
@@ -48,6 +52,7 @@ def test_se_and_se_r_resnet_parameters_and_macs(depth):
     assert ka.profile(se_r).macs / 1e9 == pytest.approx(se_r_macs, rel=0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "attention, expected", [(None, 25_557_032), ("se", 28_088_024), ("ssa", 25_557_064)]
 )
@@ -55,6 +60,7 @@ def test_imagenet_resnet50_parameters(attention, expected):
     assert trainable(models.resnet(50, attention)) == expected
 
 
+@pytest.mark.slow
 def test_imagenet_resnet50_macs():
     assert ka.profile(models.resnet(50)).macs / 1e9 == pytest.approx(3.86, rel=0.01)
     # torchvision's layout strides the 3x3: same parameters, more MACs.
@@ -63,6 +69,7 @@ def test_imagenet_resnet50_macs():
     assert ka.profile(v15).macs / 1e9 == pytest.approx(4.09, rel=0.01)
 
 
+@pytest.mark.slow
 def test_mobilenet_v2_matches_keras_own():
     ours = models.mobilenet_v2(1.0)
     theirs = keras.applications.MobileNetV2(weights=None, alpha=1.0)
@@ -73,6 +80,7 @@ def test_mobilenet_v2_matches_keras_own():
     assert macs / 1e6 == pytest.approx(300, rel=0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("alpha", [0.35, 0.5, 1.4])
 def test_mobilenet_v2_width_multiplier(alpha):
     ours = models.mobilenet_v2(alpha, input_shape=(96, 96, 3))
@@ -130,6 +138,25 @@ def test_every_factory_builds_with_every_block(factory, block):
     assert blocks and all(type(b) is layers.registry.resolve(block) for b in blocks)
     x = np.random.default_rng(0).random((2, *input_shape), dtype="float32")
     assert model.predict(x, verbose=0).shape == (2, *output_shape)
+
+
+@pytest.mark.parametrize("block", layers.names())
+def test_cifar_resnet20_with_every_block_fits_one_step(block):
+    model = models.cifar_resnet(
+        20, block, input_shape=(16, 16, 3), attention_kwargs=BLOCK_KWARGS.get(block)
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    x = np.random.default_rng(5).random((4, 16, 16, 3), dtype="float32")
+    before = [keras.ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
+    loss = model.train_on_batch(x, np.arange(4) % 10)
+    assert np.isfinite(loss)
+    after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    assert sum(np.abs(a - b).max() > 0 for a, b in zip(after, before, strict=True)) > 0.9 * len(
+        before
+    )
 
 
 def test_attention_goes_on_every_residual_branch():
@@ -264,6 +291,7 @@ APPLICATIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(APPLICATIONS))
 def test_attach_attention_to_keras_applications(name):
     base = APPLICATIONS[name]()

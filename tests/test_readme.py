@@ -25,3 +25,23 @@ def test_readme_example_runs(index):
         np.all(np.isfinite(np.asarray(o)))
         for o in (outputs if isinstance(outputs, list) else [outputs])
     )
+
+
+def test_ci_runs_the_readme_test_command():
+    with open(README) as handle:
+        readme = handle.read()
+    with open(os.path.join(os.path.dirname(README), ".ci", "run")) as handle:
+        ci = handle.read()
+    command = ci.strip().splitlines()[-1]
+    assert command.startswith("python3 -m venv .venv-test") and command in readme
+
+
+def test_readme_links_resolve_inside_the_repository():
+    with open(README) as handle:
+        readme = handle.read()
+    links = re.findall(r"\]\(([^)#]+)\)", readme)
+    assert "docs/blocks.md" in links and "../shared" not in readme
+    root = os.path.dirname(README)
+    for link in links:
+        if not link.startswith("http"):
+            assert os.path.exists(os.path.join(root, link)), link

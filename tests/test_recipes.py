@@ -79,8 +79,22 @@ def test_recipe_registry_and_overrides():
     with pytest.raises(ValueError, match="Unknown recipe 'adamw'"):
         recipes.get("adamw")
     schedule = recipes.get("se_r_cifar").learning_rate_schedule(10)
-    clone = recipes.RecipeSchedule.from_config(schedule.get_config())
-    assert float(clone(700)) == float(schedule(700))
+    clone = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(schedule))
+    assert [float(clone(s)) for s in (3, 700, 1300)] == [float(schedule(s)) for s in (3, 700, 1300)]
+
+
+def test_schedules_are_keras_own_behind_the_warm_up():
+    from keras_attention import schedules
+
+    spem = recipes.get("spem_cifar").learning_rate_schedule(10)
+    assert isinstance(spem, keras.optimizers.schedules.PiecewiseConstantDecay)
+    mobilenet = recipes.get("mobilenet_v2").learning_rate_schedule(10)
+    assert isinstance(mobilenet, keras.optimizers.schedules.ExponentialDecay)
+    se_r = recipes.get("se_r_cifar").learning_rate_schedule(10)
+    assert isinstance(se_r, schedules.LinearWarmup)
+    assert isinstance(se_r.schedule, keras.optimizers.schedules.PiecewiseConstantDecay)
+    digits = recipes.get("digits").learning_rate_schedule(10)
+    assert isinstance(digits.schedule, keras.optimizers.schedules.CosineDecay)
 
 
 def _variable(values, name="kernel"):

@@ -78,6 +78,7 @@ def _read_csv(path):
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_search_writes_results_that_agree_with_the_tuner(tmp_path):
     tuner, rows, best = tuning.search(
         _se_r_hypermodel(), str(tmp_path), tuner="random", max_trials=2, verbose=0
@@ -102,6 +103,7 @@ def test_search_writes_results_that_agree_with_the_tuner(tmp_path):
     assert (tmp_path / "scores.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["bayesian", "grid", "hyperband"])
 def test_other_tuners(name, tmp_path):
     hypermodel = tuning.AttentionHyperModel(
@@ -128,6 +130,7 @@ def test_unknown_tuner():
     assert tuning.objective("val_main_accuracy").direction == "max"
 
 
+@pytest.mark.slow
 def test_killed_search_continues_where_it_stopped(tmp_path):
     command = [
         sys.executable,
@@ -141,7 +144,7 @@ def test_killed_search_continues_where_it_stopped(tmp_path):
         "--fix", "attention=se",
         "--max-trials", "3",
         "--output-dir", str(tmp_path),
-        "--verbose", "0",
+        "--progress", "0",
     ]  # fmt: skip
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     process = subprocess.Popen(command, cwd=ROOT, env=env)

@@ -5,6 +5,7 @@ import inspect
 
 import keras
 
+from keras_attention import catalog
 from keras_attention.layers.cbam import CBAM
 from keras_attention.layers.coordinate_attention import CoordinateAttention
 from keras_attention.layers.eca import ECA
@@ -14,16 +15,21 @@ from keras_attention.layers.squash_spatial_attention import SquashSpatialAttenti
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 from keras_attention.layers.srm import SRM
 
-_REGISTRY = {
-    "se": SqueezeExcitation,
-    "ssa": SquashSpatialAttention,
-    "spem": SPEM,
-    "cbam": CBAM,
-    "eca": ECA,
-    "srm": SRM,
-    "sge": SGE,
-    "coord": CoordinateAttention,
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        SqueezeExcitation,
+        SquashSpatialAttention,
+        SPEM,
+        CBAM,
+        ECA,
+        SRM,
+        SGE,
+        CoordinateAttention,
+    )
 }
+# The names and their order come from the catalog, which the command line reads without Keras.
+_REGISTRY = {name: _CLASSES[class_name] for name, (class_name, _) in catalog.BLOCKS.items()}
 
 
 def names():

@@ -1,32 +1,13 @@
 """Models by name, for the command line: `cifar_resnet20`, `preact_resnet164`,
-`cifar_se_resnet50`, `resnet50`, `mobilenet_v2`, `mobilenet_v2_0.5`."""
+`cifar_se_resnet50`, `resnet50`, `mobilenet_v2`, `mobilenet_v2_0.5` (see
+`keras_attention.catalog.MODEL_FAMILIES`)."""
 
-import re
-
+from keras_attention.catalog import parse_model as parse
 from keras_attention.models.mobilenet_v2 import mobilenet_v2
 from keras_attention.models.resnet import cifar_resnet, resnet
 from keras_attention.models.se_resnet import cifar_se_resnet
 
-_PATTERNS = (
-    (r"cifar_se_resnet(\d+)", "cifar_se_resnet"),
-    (r"preact_resnet(\d+)", "preact_resnet"),
-    (r"cifar_resnet(\d+)", "cifar_resnet"),
-    (r"resnet(\d+)", "resnet"),
-    (r"mobilenet_v2(?:_([\d.]+))?", "mobilenet_v2"),
-)
-EXAMPLES = ("cifar_resnet20", "preact_resnet164", "cifar_se_resnet50", "resnet50", "mobilenet_v2")
-
-
-def parse(name):
-    """`(family, number)` for a model name: the depth, or MobileNetV2's width multiplier."""
-    for pattern, family in _PATTERNS:
-        match = re.fullmatch(pattern, name)
-        if match:
-            value = match.group(1)
-            if family == "mobilenet_v2":
-                return family, float(value) if value else 1.0
-            return family, int(value)
-    raise ValueError(f"Unknown model {name!r}; expected names like {', '.join(EXAMPLES)}.")
+__all__ = ["build", "parse"]
 
 
 def build(
@@ -47,7 +28,10 @@ def build(
     if family == "cifar_se_resnet":
         return cifar_se_resnet(number, attention=attention or "se", **common, **se_resnet_options)
     if se_resnet_options.get("aux_positions"):
-        raise ValueError(f"Auxiliary classifiers are an option of cifar_se_resnet, not {name!r}.")
+        raise ValueError(
+            f"aux_positions: auxiliary classifiers are an option of cifar_se_resnet models, "
+            f"not of {name!r}; got aux_positions={tuple(se_resnet_options['aux_positions'])}."
+        )
     if family in ("cifar_resnet", "preact_resnet"):
         return cifar_resnet(number, attention, preact=family == "preact_resnet", **common)
     if family == "resnet":

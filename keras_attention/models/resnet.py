@@ -3,19 +3,8 @@ ImageNet ResNet-18/34/50/101/152, each with an `attention=` choice."""
 
 import keras
 
+from keras_attention.catalog import IMAGENET_BLOCKS, check_cifar_depth, cifar_block
 from keras_attention.models.common import AttentionSpec, Builder, attend
-
-# Block type and blocks per stage by depth (He et al.); the SE-R paper's CIFAR SE-ResNets use
-# the same stages.
-IMAGENET_BLOCKS = {
-    18: ("basic", (2, 2, 2, 2)),
-    34: ("basic", (3, 4, 6, 3)),
-    50: ("bottleneck", (3, 4, 6, 3)),
-    101: ("bottleneck", (3, 4, 23, 3)),
-    152: ("bottleneck", (3, 8, 36, 3)),
-}
-# Depths He et al. build from bottlenecks (9n + 2); every other 6n + 2 depth is basic.
-CIFAR_BOTTLENECK_DEPTHS = (83, 164, 245, 326, 1001)
 
 
 def _branch_specs(planes, stride, bottleneck, stride_on="3x3"):
@@ -152,14 +141,8 @@ def cifar_resnet(
     >>> sum(w.numpy().size for w in model.trainable_weights)
     1736518
     """
-    block = block or ("bottleneck" if depth in CIFAR_BOTTLENECK_DEPTHS else "basic")
-    per_block = {"basic": 6, "bottleneck": 9}[block]
-    if (depth - 2) % per_block:
-        raise ValueError(
-            f"cifar_resnet: depth {depth} does not fit {block} blocks; expected "
-            f"{per_block}n + 2 (for example {per_block * 2 + 2} or {per_block * 18 + 2})."
-        )
-    n = (depth - 2) // per_block
+    block = block or cifar_block(depth)
+    n = check_cifar_depth(depth, block)
     b = Builder(data_format)
     spec = AttentionSpec(attention, b.data_format, kwargs=attention_kwargs)
     inputs = keras.Input(input_shape)

@@ -1,0 +1,669 @@
+"""The `keras-attention` command line: train (the default), tune, export, list and profile.
+
+Reachable as the console script `keras-attention`, as `python -m keras_attention` and through
+the repository's `train_keras.py`. Names and values are checked before TensorFlow is imported;
+a bad one ends the command with one line on standard error and exit status 2.
+"""
+
+import argparse
+import os
+import sys
+
+PROG = "keras-attention"
+COMMANDS = {
+    "train": "train a model with a recipe on a data set (the default command)",
+    "tune": "search hyperparameters with Keras Tuner (aux loss weights, reduction, block, ...)",
+    "export": "export a finished run to .keras, SavedModel and TFLite, checked and scored",
+    "list": "list the blocks, models, data sets and recipes",
+    "profile": "print a model's parameters and multiply-accumulates, layer by layer",
+}
+DESCRIPTION = (
+    "CNN attention blocks (SE, SSA, SPEM, SE-R, CBAM, ECA, SRM, SGE, coordinate attention) in "
+    "Keras 3: train the papers' backbones with their recipes, search, export and profile. "
+    "With no command, trains an SE-ResNet-20 on the bundled handwritten digits."
+)
+
+
+class UsageError(Exception):
+    """A bad name or value given on the command line: reported in one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line (`prog: error: ...`) and exit status 2."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+# --- argument types ------------------------------------------------------------------------------
+
+
+def _integer(minimum, what):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = _integer(1, "a positive integer")
+non_negative_int = _integer(0, "an integer >= 0")
+
+
+def fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def _number_list(kind, what):
+    def parse(text):
+        try:
+            values = tuple(kind(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            values = ()
+        if not values:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}")
+        return values
+
+    return parse
+
+
+def scalar(text):
+    """`'8'` -> 8, `'0.5'` -> 0.5, `'true'` -> True, anything else stays a string."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def keyword_arguments(text):
+    """`groups=8,reduction=4` -> `{"groups": 8, "reduction": 4}`."""
+    result = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise argparse.ArgumentTypeError(f"expected NAME=VALUE[,NAME=VALUE...], got {text!r}")
+        result[name.strip()] = scalar(value.strip())
+    return result
+
+
+def assignment(text):
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+# --- TensorFlow, quietly -------------------------------------------------------------------------
+
+
+def load_tensorflow(command, verbose=False):
+    """Imports TensorFlow for a command that needs it, with its start-up logs off unless
+    `verbose`; a missing TensorFlow or another Keras backend is a usage error."""
+    backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if backend != "tensorflow":
+        raise UsageError(
+            f"{PROG} {command}: error: needs the TensorFlow backend (training, search and "
+            f"export use tf.data and TFLite), but KERAS_BACKEND={backend!r}"
+        )
+    from keras_attention import quiet
+
+    if verbose:
+        os.environ["KERAS_ATTENTION_VERBOSE"] = "1"
+    else:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        with quiet.silenced_stderr():
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # looks for GPUs, logging when there are none
+    except ImportError as error:
+        raise UsageError(
+            f"{PROG} {command}: error: needs TensorFlow ({error}); install it with "
+            "pip install 'keras-cnn-attention[train]'"
+        ) from error
+    return tf
+
+
+def _as_option(message):
+    """`"epochs: expected ..."` -> `"--epochs: expected ..."`: name the command-line option."""
+    field, sep, rest = str(message).partition(": ")
+    if sep and field.isidentifier():
+        return f"--{field.replace('_', '-')}: {rest}"
+    return str(message)
+
+
+def _validated(config):
+    try:
+        return config.validate()
+    except ValueError as error:
+        raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
+
+
+# --- train ---------------------------------------------------------------------------------------
+
+
+def _common_training_options(p):
+    from keras_attention import catalog, recipes
+
+    p.add_argument(
+        "--model",
+        default="cifar_resnet20",
+        help="a model name (see 'list models'): e.g. cifar_resnet20, cifar_resnet164, "
+        "preact_resnet164, cifar_se_resnet50, resnet50, mobilenet_v2 (default %(default)s)",
+    )
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help=f"{', '.join(n for n in catalog.DATASETS if n != 'dir:PATH')} or dir:PATH "
+        "(default %(default)s)",
+    )
+    p.add_argument(
+        "--recipe",
+        default="digits",
+        help=f"{', '.join(recipes.names())} (default %(default)s)",
+    )
+    p.add_argument("--epochs", type=positive_int, help="default: the recipe's")
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        help="default: the recipe's (the learning rate scales with it)",
+    )
+    p.add_argument("--image-size", type=positive_int, help="default: the data set's (digits: 32)")
+    p.add_argument("--steps-per-epoch", type=positive_int, help="default: the whole training set")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
+
+
+def train_parser(prog=f"{PROG} train"):
+    from keras_attention import catalog
+
+    p = Parser(
+        prog=prog,
+        description="Train a model with a named recipe; with no options, an SE-ResNet-20 on the "
+        "bundled digits. Running the same command again resumes an interrupted run.",
+    )
+    _common_training_options(p)
+    p.add_argument(
+        "--attention",
+        default="se",
+        help=f"{', '.join(catalog.BLOCKS)} or none (default %(default)s)",
+    )
+    p.add_argument(
+        "--attention-kwargs",
+        type=keyword_arguments,
+        default={},
+        metavar="NAME=VALUE,...",
+        help="arguments for every attention block, e.g. groups=8 or reduction=4,pooling=max",
+    )
+    p.add_argument("--reduction", type=positive_int, help="reduction ratio of SE-style blocks")
+    p.add_argument(
+        "--aux-positions",
+        type=_number_list(int, "stages"),
+        default=(),
+        help="cifar_se_resnet: stages followed by an auxiliary classifier, e.g. 2,3 (SE-R)",
+    )
+    p.add_argument(
+        "--no-feed-attention",
+        action="store_true",
+        help="SE-A: the auxiliary heads do not feed the SE blocks",
+    )
+    p.add_argument(
+        "--aux-loss-weights",
+        type=_number_list(float, "numbers"),
+        help="e.g. 0.3,0.3 (default: the paper's for the depth)",
+    )
+    p.add_argument("--output-dir", default="runs/digits")
+    p.add_argument(
+        "--validation-split",
+        type=fraction,
+        default=0.1,
+        help="fraction of the training data held out to choose best.keras (default "
+        "%(default)s; 0: none); the test split is only used for the final figures",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train again even if --output-dir holds this run, finished or interrupted",
+    )
+    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 policy")
+    p.add_argument("--xla", action="store_true", help="compile train steps with XLA")
+    p.add_argument(
+        "--strategy",
+        default="none",
+        choices=["none", "mirrored", "multiworker"],
+        help="tf.distribute strategy; multiworker reads TF_CONFIG",
+    )
+    p.add_argument(
+        "--logical-cpus",
+        type=non_negative_int,
+        default=0,
+        help="split the CPU into N logical devices (to try --strategy mirrored on one machine)",
+    )
+    p.add_argument("--data-dir", help="tensorflow-datasets data directory")
+    p.add_argument("--manual-dir", help="manual download directory (imagenet2012)")
+    p.add_argument("--progress", type=int, default=1, choices=[0, 1, 2], help="Keras fit verbosity")
+    return p
+
+
+def train_command(argv):
+    from keras_attention.config import TrainConfig
+
+    args = train_parser().parse_args(argv)
+    config = _validated(
+        TrainConfig(
+            model=args.model,
+            attention=args.attention,
+            dataset=args.dataset,
+            recipe=args.recipe,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            image_size=args.image_size,
+            output_dir=args.output_dir,
+            mixed_precision=args.mixed_precision,
+            xla=args.xla,
+            strategy=args.strategy,
+            reduction=args.reduction,
+            aux_positions=args.aux_positions,
+            feed_attention=not args.no_feed_attention,
+            aux_loss_weights=args.aux_loss_weights,
+            attention_kwargs=args.attention_kwargs,
+            seed=args.seed,
+            data_dir=args.data_dir,
+            manual_dir=args.manual_dir,
+            steps_per_epoch=args.steps_per_epoch,
+            validation_split=args.validation_split,
+            overwrite=args.overwrite,
+            verbose=args.progress,
+        )
+    )
+    if config.dataset.startswith("dir:") and not os.path.isdir(config.dataset[4:]):
+        raise UsageError(
+            f"{PROG} train: error: --dataset: folder {config.dataset[4:]!r} does not exist"
+        )
+    tf = load_tensorflow("train", args.verbose)
+    if args.logical_cpus > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus
+        )
+    from keras_attention.training import train
+
+    try:
+        metrics = train(config, log=print)
+    except ValueError as error:
+        raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
+    if metrics.get("already_complete"):
+        return 0
+    print(
+        f"TFLite float32: {metrics['tflite']['size_bytes'] / 1e6:.2f} MB, max |diff| "
+        f"{metrics['tflite']['max_abs_diff']:.2g} against Keras"
+    )
+    print(
+        f"test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}; "
+        f"{metrics['parameters']:,} parameters, {metrics['macs'] / 1e6:.1f} M MACs; "
+        f"{metrics['images_per_second']:.0f} images/s; {metrics['wall_time_seconds']:.0f} s; "
+        f"results in {config.output_dir}"
+    )
+    return 0
+
+
+# --- tune ----------------------------------------------------------------------------------------
+
+TUNERS = ("random", "bayesian", "hyperband", "grid")
+
+
+def tune_parser():
+    p = Parser(
+        prog=f"{PROG} tune",
+        description="Search hyperparameters with Keras Tuner on the pipelines and recipes of "
+        "training. Hyperparameters: attention, reduction, aux_positions, aux1_weight, "
+        "aux2_weight, aux_dropout, spem_alpha, learning_rate. Running the same command again "
+        "continues an interrupted search.",
+    )
+    _common_training_options(p)
+    p.set_defaults(model="cifar_se_resnet18")
+    p.add_argument("--tuner", default="random", choices=TUNERS)
+    p.add_argument("--max-trials", type=positive_int, default=10)
+    p.add_argument(
+        "--objective", help="default: val_main_accuracy with aux heads, else val_accuracy"
+    )
+    p.add_argument("--output-dir", default="runs/tune")
+    p.add_argument(
+        "--fix",
+        type=assignment,
+        action="append",
+        default=[],
+        help="NAME=VALUE: hold a hyperparameter fixed, e.g. attention=se",
+    )
+    p.add_argument(
+        "--choices",
+        type=assignment,
+        action="append",
+        default=[],
+        help="NAME=A/B/C: search these values, e.g. aux_positions=2/2,3",
+    )
+    p.add_argument(
+        "--range",
+        type=assignment,
+        action="append",
+        default=[],
+        help="NAME=MIN:MAX[:STEP]: narrow a numeric range, e.g. aux1_weight=0.2:0.5:0.1",
+    )
+    p.add_argument("--progress", type=int, default=1, choices=[0, 1, 2])
+    return p
+
+
+def tune_command(argv):
+    from keras_attention import catalog, recipes
+
+    args = tune_parser().parse_args(argv)
+    try:
+        catalog.parse_model(args.model)
+        catalog.check_dataset(args.dataset)
+        if args.recipe not in recipes.RECIPES:
+            raise ValueError(
+                f"recipe: unknown recipe {args.recipe!r}; expected one of "
+                f"{', '.join(recipes.RECIPES)}"
+            )
+        ranges = {
+            name: ("choice", {"values": [scalar(v) for v in value.split("/")]})
+            for name, value in args.choices
+        }
+        for name, value in args.range:
+            try:
+                bounds = [float(v) for v in value.split(":")]
+            except ValueError:
+                bounds = []
+            if len(bounds) not in (2, 3) or bounds[0] > bounds[1]:
+                raise ValueError(f"--range {name}: expected MIN:MAX[:STEP], got {value!r}")
+            spec = {"min_value": bounds[0], "max_value": bounds[1]}
+            if len(bounds) > 2:
+                spec["step"] = bounds[2]
+            ranges[name] = ("float", spec)
+    except ValueError as error:
+        raise UsageError(f"{PROG} tune: error: {error}") from error
+    load_tensorflow("tune", args.verbose)
+    from keras_attention import tuning
+
+    try:
+        hypermodel = tuning.AttentionHyperModel(
+            args.model,
+            dataset=args.dataset,
+            recipe=args.recipe,
+            epochs=args.epochs or 5,
+            batch_size=args.batch_size,
+            image_size=args.image_size,
+            fixed={name: scalar(value) for name, value in args.fix},
+            ranges=ranges,
+            steps_per_epoch=args.steps_per_epoch,
+            seed=args.seed,
+        )
+    except ValueError as error:
+        raise UsageError(f"{PROG} tune: error: {error}") from error
+    tuner, rows, best = tuning.search(
+        hypermodel, args.output_dir, args.tuner, args.objective, args.max_trials, args.progress
+    )
+    finished = [r for r in rows if r["score"] is not None]
+    print(
+        f"{len(finished)} trials; best {tuner.oracle.objective.name} "
+        f"{max((r['score'] for r in finished), default=float('nan')):.4f} with {best}"
+    )
+    print(
+        f"results in {args.output_dir}: best_hyperparameters.json, trials.csv, trials.md, "
+        "scores.png"
+    )
+    return 0
+
+
+# --- export --------------------------------------------------------------------------------------
+
+TFLITE_MODES = ("float32", "float16", "dynamic_int8", "full_int8")
+
+
+def export_parser():
+    p = Parser(
+        prog=f"{PROG} export",
+        description="Export a finished run to RUN_DIR/export: model.keras, a SavedModel and "
+        "TFLite models that take raw images (the run's resizing and normalisation inside), "
+        "labels.txt and export.json; each format is checked against the Keras model and "
+        "scored on the run's test set.",
+    )
+    p.add_argument("run_dir", help="the --output-dir of a finished training run")
+    p.add_argument(
+        "--modes",
+        default=",".join(TFLITE_MODES),
+        help="TFLite modes, comma separated (default: %(default)s)",
+    )
+    p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
+    return p
+
+
+def export_command(argv):
+    args = export_parser().parse_args(argv)
+    modes = tuple(m for m in args.modes.split(",") if m)
+    unknown = [m for m in modes if m not in TFLITE_MODES]
+    if unknown or not modes:
+        raise UsageError(
+            f"{PROG} export: error: --modes: unknown TFLite mode(s) {unknown or args.modes!r}; "
+            f"expected some of {', '.join(TFLITE_MODES)}"
+        )
+    if not os.path.isfile(os.path.join(args.run_dir, "model.keras")) or not os.path.isfile(
+        os.path.join(args.run_dir, "metrics.json")
+    ):
+        raise UsageError(
+            f"{PROG} export: error: {args.run_dir!r} holds no finished run (model.keras and "
+            "metrics.json); give the --output-dir of a completed training run"
+        )
+    load_tensorflow("export", args.verbose)
+    from keras_attention.export import export_run
+
+    result = export_run(args.run_dir, modes)
+    for report in result["reports"]:
+        accuracy = result["test_accuracy"].get(report["format"])
+        accuracy = f"  test accuracy {accuracy:.4f}" if accuracy is not None else ""
+        print(
+            f"{report['format']:<20} {report['size_bytes'] / 1e6:7.2f} MB  max |diff| "
+            f"{report['max_abs_diff']:.3g}{accuracy}  {report['path']}"
+        )
+    print(f"Keras model test accuracy {result['test_accuracy']['keras']:.4f}")
+    print(f"labels: {result['labels_path']}; report: {result['report_path']}")
+    return 0
+
+
+# --- list ----------------------------------------------------------------------------------------
+
+LISTS = ("blocks", "models", "datasets", "recipes")
+
+
+def list_parser():
+    p = Parser(
+        prog=f"{PROG} list",
+        description="List what exists: attention blocks, model families, data sets, recipes.",
+    )
+    p.add_argument("what", nargs="?", choices=LISTS, help="one list only (default: all)")
+    return p
+
+
+def list_command(argv, out=print):
+    from keras_attention import catalog, recipes
+
+    args = list_parser().parse_args(argv)
+    sections = {
+        "blocks": [(name, text) for name, (_, text) in catalog.BLOCKS.items()],
+        "models": [(examples, text) for _, examples, text in catalog.MODEL_FAMILIES.values()],
+        "datasets": [(name, text) for name, (text, _) in catalog.DATASETS.items()],
+        "recipes": [
+            (name, recipe.description.split(": ")[0]) for name, recipe in recipes.RECIPES.items()
+        ],
+    }
+    for what in [args.what] if args.what else LISTS:
+        out(f"{what}:")
+        width = max(len(name) for name, _ in sections[what])
+        for name, text in sections[what]:
+            out(f"  {name:<{width}}  {text}")
+    return 0
+
+
+# --- profile -------------------------------------------------------------------------------------
+
+
+def profile_parser():
+    from keras_attention import catalog
+
+    p = Parser(
+        prog=f"{PROG} profile",
+        description="Print a model's trainable parameters and multiply-accumulates (MACs), "
+        "per layer and in total. Runs on any Keras backend.",
+    )
+    p.add_argument("model", help="a model name, e.g. resnet50 or cifar_resnet164")
+    p.add_argument(
+        "--attention", default="none", help=f"{', '.join(catalog.BLOCKS)} or none (default none)"
+    )
+    p.add_argument(
+        "--attention-kwargs", type=keyword_arguments, default={}, metavar="NAME=VALUE,..."
+    )
+    p.add_argument(
+        "--num-classes", type=positive_int, help="default: 10 for CIFAR models, else 1000"
+    )
+    p.add_argument("--image-size", type=positive_int, help="default: 32 for CIFAR models, else 224")
+    p.add_argument("--channels", type=positive_int, default=3)
+    p.add_argument(
+        "--aux-positions",
+        type=_number_list(int, "stages"),
+        default=(),
+        help="cifar_se_resnet: auxiliary classifiers after these stages (SE-R)",
+    )
+    p.add_argument("--totals", action="store_true", help="print the totals only")
+    return p
+
+
+def profile_command(argv, out=print):
+    from keras_attention import catalog
+
+    args = profile_parser().parse_args(argv)
+    try:
+        family, _ = catalog.parse_model(args.model)
+        if args.attention not in (*catalog.BLOCKS, "none"):
+            raise ValueError(
+                f"--attention: unknown block {args.attention!r}; expected one of "
+                f"{', '.join(catalog.BLOCKS)} or none"
+            )
+        if args.aux_positions and family != "cifar_se_resnet":
+            raise ValueError(
+                f"--aux-positions: auxiliary classifiers are an option of cifar_se_resnet "
+                f"models, not of {args.model!r}"
+            )
+    except ValueError as error:
+        raise UsageError(f"{PROG} profile: error: {error}") from error
+    cifar = family in ("cifar_resnet", "preact_resnet", "cifar_se_resnet")
+    size = args.image_size or (32 if cifar else 224)
+    classes = args.num_classes or (10 if cifar else 1000)
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        load_tensorflow("profile")
+    import keras_attention as ka
+
+    options = {"aux_positions": args.aux_positions} if args.aux_positions else {}
+    attention = None if args.attention == "none" else args.attention
+    try:
+        model = ka.models.build(
+            args.model,
+            attention,
+            num_classes=classes,
+            input_shape=(size, size, args.channels),
+            attention_kwargs=args.attention_kwargs or None,
+            **options,
+        )
+        if len(model.outputs) > 1:
+            model = ka.models.inference_model(model)
+    except (ValueError, TypeError) as error:
+        raise UsageError(f"{PROG} profile: error: {error}") from error
+    report = ka.profile(model)
+    if args.totals:
+        out(
+            f"{model.name}: {report.trainable_params:,} trainable parameters, "
+            f"{report.macs:,} MACs ({report.macs / 1e9:.3f} G) at {size}x{size}"
+        )
+    else:
+        out(str(report))
+    return 0
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+HANDLERS = {
+    "train": train_command,
+    "tune": tune_command,
+    "export": export_command,
+    "list": list_command,
+    "profile": profile_command,
+}
+
+
+def main_parser():
+    p = Parser(
+        prog=PROG,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="commands:\n"
+        + "\n".join(f"  {name:<9} {text}" for name, text in COMMANDS.items())
+        + f"\n\n'{PROG} COMMAND --help' describes a command's options; '{PROG} --help-train' "
+        "those of train, the default.",
+    )
+    p.add_argument("command", nargs="?", choices=list(COMMANDS), help="default: train")
+    from keras_attention import __version__
+
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    p.add_argument(
+        "--help-train", action="store_true", help="describe the options of train (the default)"
+    )
+    return p
+
+
+def main(argv=None):
+    """Runs the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in HANDLERS:
+            return HANDLERS[argv[0]](argv[1:]) or 0
+        if argv and argv[0] in ("-h", "--help", "--version"):
+            main_parser().parse_args(argv)
+            return 0
+        if argv and argv[0] == "--help-train":
+            train_parser().print_help()
+            return 0
+        if argv and not argv[0].startswith("-"):
+            raise UsageError(
+                f"{PROG}: error: unknown command {argv[0]!r}; expected one of "
+                f"{', '.join(COMMANDS)} (see {PROG} --help)"
+            )
+        return train_command(argv) or 0
+    except UsageError as error:
+        print(str(error).splitlines()[0], file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help and --version
+        return done.code or 0
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The keras-attention command line: its three entry points, help and lists, a run, loading what
+it saved in a fresh process, and a deployable export used on raw image files."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_attention import catalog, cli, recipes
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+
+
+def _run(args, cwd=ROOT, timeout=600, **env):
+    environment = dict(os.environ, PYTHONUNBUFFERED="1", **env)
+    return subprocess.run(
+        args, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _help_text(capsys, argv):
+    assert cli.main(argv) == 0
+    return capsys.readouterr().out
+
+
+def test_help_names_every_command(capsys):
+    text = _help_text(capsys, ["--help"])
+    for command in ("train", "tune", "export", "list", "profile"):
+        assert f"  {command} " in text
+    assert "CNN attention blocks" in text and text.rstrip().endswith(".")
+
+
+def test_every_command_has_help(capsys):
+    for command in ("train", "tune", "export", "list", "profile"):
+        assert "usage: keras-attention" in _help_text(capsys, [command, "--help"])
+    assert "--attention-kwargs" in _help_text(capsys, ["--help-train"])
+
+
+def test_list_names_every_block_model_family_data_set_and_recipe(capsys):
+    text = _help_text(capsys, ["list"])
+    for name in catalog.BLOCKS:
+        assert f"\n  {name} " in text
+    for _, examples, _ in catalog.MODEL_FAMILIES.values():
+        assert examples in text
+    for name in [*catalog.DATASETS, *recipes.RECIPES]:
+        assert f"\n  {name} " in text
+    assert _help_text(capsys, ["list", "recipes"]).startswith("recipes:\n")
+
+
+def test_profile_prints_the_papers_counts(capsys):
+    text = _help_text(capsys, ["profile", "resnet50", "--attention", "se", "--totals"])
+    assert "28,088,024 trainable parameters" in text
+    text = _help_text(capsys, ["profile", "cifar_resnet164", "--attention", "spem", "--totals"])
+    assert "1,736,518 trainable parameters" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [
+        [os.path.join(BIN, "keras-attention")],
+        [sys.executable, "-m", "keras_attention"],
+        [sys.executable, os.path.join(ROOT, "train_keras.py")],
+    ],
+    ids=["console_script", "python_m", "train_keras_py"],
+)
+def test_three_entry_points(command, tmp_path):
+    result = _run([*command, "list", "blocks"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert all(name in result.stdout for name in catalog.BLOCKS)
+    result = _run([*command, "--version"], cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("keras-attention ")
+    # Nothing from TensorFlow's C++ start-up reaches the terminal.
+    assert result.stderr == ""
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A short run trained through the command line; returns its folder and output."""
+    run_dir = tmp_path_factory.mktemp("cli") / "run"
+    result = _run(
+        [
+            sys.executable,
+            "-m",
+            "keras_attention",
+            "train",
+            "--model",
+            "cifar_resnet8",
+            "--attention",
+            "se",
+            "--image-size",
+            "16",
+            "--epochs",
+            "4",
+            "--output-dir",
+            str(run_dir),
+            "--progress",
+            "0",
+        ]
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return run_dir, result
+
+
+@pytest.mark.slow
+def test_train_prints_what_it_is_about_to_do_then_the_result(finished_run):
+    run_dir, result = finished_run
+    out = result.stdout
+    for line in (
+        "model     cifar_resnet8",
+        "data      digits: 1,293 train / 144 validation / 360 test images, 10 classes, 16x16x1",
+        "recipe    digits",
+        "training  4 epochs, batch 64",
+        f"output    {run_dir}",
+    ):
+        assert line in out, out
+    assert out.index("model     ") < out.index("test accuracy")
+    assert result.stderr == "", result.stderr  # no TensorFlow start-up noise
+
+
+@pytest.mark.slow
+def test_saved_models_load_in_a_fresh_process_after_importing_the_package(finished_run):
+    run_dir, _ = finished_run
+    script = f"""
+import json, keras, numpy as np
+import keras_attention
+from keras_attention import data
+splits = data.load("digits", 16, validation_split=0.1)
+batches = data.pipeline(splits.test, splits.info, "digits", False, 64)
+for name in ("model.keras", "best.keras"):
+    model = keras.models.load_model({str(run_dir)!r} + "/" + name)
+    assert type(model.optimizer).__module__ == "keras_attention.optimizers", model.optimizer
+    correct = sum(int(np.sum(np.argmax(model.predict(x, verbose=0), -1) == np.argmax(y, -1)))
+                  for x, y in batches)
+    print(name, correct / 360)
+"""
+    result = _run([sys.executable, "-c", script], cwd=run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(run_dir / "metrics.json") as handle:
+        recorded = json.load(handle)
+    accuracy = dict(line.split() for line in result.stdout.strip().splitlines())
+    assert float(accuracy["model.keras"]) == pytest.approx(recorded["accuracy"], abs=1e-6)
+    assert 0.0 < float(accuracy["best.keras"]) <= 1.0
+
+
+@pytest.mark.slow
+def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(finished_run, tmp_path):
+    run_dir, _ = finished_run
+    result = _run(
+        [
+            sys.executable,
+            "-m",
+            "keras_attention",
+            "export",
+            str(run_dir),
+            "--modes",
+            "float32,full_int8",
+        ]
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    export_dir = run_dir / "export"
+    with open(export_dir / "labels.txt") as handle:
+        assert handle.read().splitlines() == [str(i) for i in range(10)]
+    with open(export_dir / "export.json") as handle:
+        report = json.load(handle)
+    assert report["input"]["dtype"] == "uint8" and report["input"]["shape"] == [None, 8, 8, 1]
+    assert set(report["test_accuracy"]) == {
+        "keras",
+        "saved_model",
+        "tflite_float32",
+        "tflite_full_int8",
+    }
+    assert "saved_model" in result.stdout and "test accuracy" in result.stdout
+
+    # Raw digits written as PNG files, read back as a deployment would, classified by the
+    # TFLite file alone; the Keras model classifies the same images through the pipeline.
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+
+    from keras_attention import data
+
+    splits = data.load("digits", 16, validation_split=0.1)
+    paths, labels = [], []
+    for i, (image, label) in enumerate(splits.test.as_numpy_iterator()):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(image[..., 0]).save(path)
+        paths.append(path)
+        labels.append(int(label))
+    interpreter = Interpreter(model_path=str(export_dir / "model_float32.tflite"))
+    interpreter.allocate_tensors()
+    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    assert source["dtype"] == np.uint8 and tuple(source["shape"]) == (1, 8, 8, 1)
+    tflite_top1 = []
+    for path in paths:
+        pixels = np.asarray(Image.open(path), dtype=np.uint8)[None, :, :, None]
+        interpreter.set_tensor(source["index"], pixels)
+        interpreter.invoke()
+        tflite_top1.append(int(np.argmax(interpreter.get_tensor(target["index"])[0])))
+    model = keras.models.load_model(run_dir / "model.keras")
+    keras_top1 = np.concatenate(
+        [
+            np.argmax(model.predict(x, verbose=0), -1)
+            for x, _ in data.pipeline(splits.test, splits.info, "digits", False, 64)
+        ]
+    )
+    assert len(tflite_top1) == 360
+    np.testing.assert_array_equal(tflite_top1, keras_top1)
+    accuracy = float(np.mean(np.array(tflite_top1) == np.array(labels)))
+    assert accuracy == pytest.approx(report["test_accuracy"]["keras"], abs=1e-9)
+    assert report["test_accuracy"]["saved_model"] == pytest.approx(accuracy, abs=1e-9)
