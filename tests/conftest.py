@@ -38,3 +38,23 @@ def _randomize(layer, seed=0):
 def randomize_weights():
     """Sets every weight of a built layer to non-trivial values (variances stay positive)."""
     return _randomize
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The size of the bad-input corpus and the fault (kill) tests, in every run's output."""
+    reports = [
+        report
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", None) == "call"
+    ]
+    corpus = [r for r in reports if "test_bad_inputs.py" in r.nodeid]
+    kills = [r for r in reports if "kill" in r.nodeid.split("::")[-1]]
+    if corpus:
+        passed = sum(r.passed for r in corpus)
+        terminalreporter.write_line(
+            f"bad-input corpus (tests/test_bad_inputs.py): {passed} of {len(corpus)} cases pass"
+        )
+    for report in kills:
+        outcome = "passed" if report.passed else "FAILED"
+        terminalreporter.write_line(f"kill test {outcome}: {report.nodeid}")

@@ -2,15 +2,19 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import (
+    InputHandling,
     channel_axis,
+    check_integer,
+    check_number,
     feature_map_channels,
+    layer_label,
     standardize_data_format,
 )
 from keras_attention.layers.pooling import adaptive_average_pool
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class AuxiliaryClassifier(keras.layers.Layer):
+class AuxiliaryClassifier(InputHandling, keras.layers.Layer):
     """GoogLeNet-style auxiliary classifier, as used by SE-R to feed attention with a result.
 
     Adaptive average pool to 4x4 -> 1x1 convolution to 128 channels (no bias) ->
@@ -54,11 +58,14 @@ class AuxiliaryClassifier(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_classes = int(num_classes)
-        self.pool_size = int(pool_size)
-        self.conv_filters = int(conv_filters)
-        self.hidden_units = int(hidden_units)
-        self.dropout_rate = float(dropout)
+        owner = layer_label(self)
+        self.num_classes = check_integer(owner, "num_classes", num_classes)
+        self.pool_size = check_integer(owner, "pool_size", pool_size)
+        self.conv_filters = check_integer(owner, "conv_filters", conv_filters)
+        self.hidden_units = check_integer(owner, "hidden_units", hidden_units)
+        self.dropout_rate = float(check_number(owner, "dropout", dropout, 0.0, 1.0, False))
+        check_number(owner, "epsilon", epsilon, low=0.0)
+        check_number(owner, "momentum", momentum, 0.0, 1.0)
         self.epsilon = epsilon
         self.momentum = momentum
         self.data_format = standardize_data_format(data_format)

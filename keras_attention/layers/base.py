@@ -4,14 +4,21 @@ An attention block maps a feature map `x` of shape `(batch, height, width, chann
 (`channels_last`) or `(batch, channels, height, width)` (`channels_first`) to a tensor of the
 same shape: `x` multiplied by an attention map computed from `x`.
 
-Mixed precision: the attention map is computed in the layer's *variable* dtype (float32 under
-`mixed_float16` and `mixed_bfloat16`), because pooled statistics, products of activations and
-variances overflow or lose precision in float16. Only the final rescale runs in the compute
-dtype, so the block's output has the compute dtype like any other Keras layer's.
+Precision: the attention map is computed in float32 whenever the layer's dtype policy is a
+16-bit one (`mixed_float16`, `mixed_bfloat16`, and pure `float16` or `bfloat16`), because pooled
+statistics, products of activations and variances overflow or lose precision in 16 bits (Keras'
+own BatchNormalization does the same); otherwise in the variable dtype. Only the final rescale
+runs in the compute dtype, so the block's output has the compute dtype like any other Keras
+layer's.
+
+Inputs: integer inputs are computed in the compute dtype (as Keras' preprocessing layers do),
+and an empty batch gives an empty output of the same shape.
 """
 
 import keras
 from keras import ops
+
+HALF_DTYPES = ("float16", "bfloat16")
 
 
 def standardize_data_format(data_format):
@@ -34,6 +41,59 @@ def channel_axis(data_format):
 
 def layer_label(layer):
     return f"{type(layer).__name__} layer '{layer.name}'"
+
+
+def check_integer(owner, name, value, minimum=1, allow_none=False):
+    """Raises ValueError naming `owner`, the argument and the allowed values unless `value` is
+    an integer >= `minimum` (or None when `allow_none`)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        allowed = f"an integer >= {minimum}" + (" or None" if allow_none else "")
+        raise ValueError(f"{owner}: {name} must be {allowed}, got {value!r}.")
+    return value
+
+
+def check_number(owner, name, value, low=None, high=None, high_inclusive=True):
+    """Raises ValueError unless `value` is a real number in [low, high] (or [low, high))."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and (low is None or value >= low)
+    ok = ok and (high is None or (value <= high if high_inclusive else value < high))
+    if not ok:
+        bounds = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}"
+        bounds += "]" if high_inclusive or high is None else ")"
+        raise ValueError(f"{owner}: {name} must be a number in {bounds}, got {value!r}.")
+    return value
+
+
+def statistics_dtype_for(policy):
+    """float32 for 16-bit policies, else the policy's variable dtype."""
+    variable = policy.variable_dtype
+    return "float32" if variable in HALF_DTYPES else variable
+
+
+class InputHandling:
+    """Mixin for every layer of the package: integer inputs are computed in the compute dtype,
+    and a batch of zero samples gives an empty output (TensorFlow's reductions and convolutions
+    fail or return wrong shapes on empty batches). The layer's `compute_output_shape` gives the
+    empty output's shape; `check_input_shape(shape)` validates it first."""
+
+    def __call__(self, inputs, *args, **kwargs):
+        if not isinstance(inputs, keras.KerasTensor):
+            inputs = ops.convert_to_tensor(inputs)
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        if not keras.backend.is_float_dtype(dtype):
+            inputs = ops.cast(inputs, self.compute_dtype)
+        shape = tuple(inputs.shape)
+        if shape and shape[0] == 0:
+            self.check_input_shape(shape)
+            context = kwargs.get("context")
+            extra = (tuple(context.shape),) if context is not None else ()
+            return ops.zeros(self.compute_output_shape(shape, *extra), self.compute_dtype)
+        return super().__call__(inputs, *args, **kwargs)
+
+    def check_input_shape(self, shape):
+        feature_map_channels(self, shape, self.data_format)
 
 
 def feature_map_channels(layer, input_shape, data_format):
@@ -59,7 +119,7 @@ def feature_map_channels(layer, input_shape, data_format):
     return int(channels)
 
 
-class AttentionBlock(keras.layers.Layer):
+class AttentionBlock(InputHandling, keras.layers.Layer):
     """Base class of the attention blocks: output = input * attention map.
 
     Subclasses create their weights in `build` (calling `self.input_channels(input_shape)`
@@ -87,8 +147,8 @@ class AttentionBlock(keras.layers.Layer):
 
     @property
     def statistics_dtype(self):
-        """The dtype the attention map is computed in."""
-        return self.dtype_policy.variable_dtype
+        """The dtype the attention map is computed in: float32 under 16-bit policies."""
+        return statistics_dtype_for(self.dtype_policy)
 
     def statistics_policy(self):
         """Dtype policy for sublayers that compute the attention map."""
@@ -100,10 +160,12 @@ class AttentionBlock(keras.layers.Layer):
         self.input_spec = keras.InputSpec(ndim=4, axes={self.channel_axis: self.channels})
         return self.channels
 
-    def add_weight(self, *args, autocast=False, **kwargs):
-        """Like `Layer.add_weight`, but the block's own weights are not autocast: they are
-        read in full precision, as the map is computed in the statistics dtype."""
-        return super().add_weight(*args, autocast=autocast, **kwargs)
+    def add_weight(self, *args, autocast=False, dtype=None, **kwargs):
+        """Like `Layer.add_weight`, but the block's own weights are kept and read in the
+        statistics dtype (not autocast), as the map is computed in it."""
+        return super().add_weight(
+            *args, autocast=autocast, dtype=dtype or self.statistics_dtype, **kwargs
+        )
 
     def statistics_input(self, x):
         return ops.cast(x, self.statistics_dtype)

@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 
 
@@ -38,6 +38,8 @@ class CBAM(AttentionBlock):
         self, reduction=16, kernel_size=7, pooling=("avg", "max"), data_format=None, **kwargs
     ):
         super().__init__(data_format=data_format, **kwargs)
+        check_integer(layer_label(self), "reduction", reduction)
+        check_integer(layer_label(self), "kernel_size", kernel_size)
         self.reduction = reduction
         self.kernel_size = kernel_size
         self.pooling = tuple(pooling) if not isinstance(pooling, str) else pooling

@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
 
 
 def hard_swish(x):
@@ -37,6 +37,8 @@ class CoordinateAttention(AttentionBlock):
 
     def __init__(self, reduction=32, min_units=8, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
+        check_integer(layer_label(self), "reduction", reduction)
+        check_integer(layer_label(self), "min_units", min_units)
         self.reduction = reduction
         self.min_units = min_units
         self.norm = keras.layers.BatchNormalization(

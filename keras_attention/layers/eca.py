@@ -3,7 +3,7 @@ import math
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.base import AttentionBlock, check_integer, check_number, layer_label
 from keras_attention.layers.pooling import GlobalPooling
 
 
@@ -42,6 +42,14 @@ class ECA(AttentionBlock):
 
     def __init__(self, kernel_size=None, gamma=2, b=1, pooling="avg", data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
+        check_integer(layer_label(self), "kernel_size", kernel_size, allow_none=True)
+        if kernel_size is not None and kernel_size % 2 == 0:
+            raise ValueError(
+                f"{layer_label(self)}: kernel_size must be odd (the convolution is centred on "
+                f"each channel), got {kernel_size}."
+            )
+        check_number(layer_label(self), "gamma", gamma, low=1e-12)
+        check_number(layer_label(self), "b", b)
         self.kernel_size = kernel_size
         self.gamma = gamma
         self.b = b

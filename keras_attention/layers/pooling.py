@@ -9,6 +9,8 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import (
+    InputHandling,
+    check_number,
     feature_map_channels,
     spatial_axes,
     standardize_data_format,
@@ -38,7 +40,7 @@ def global_pool(x, mode, data_format="channels_last"):
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class GlobalPooling(keras.layers.Layer):
+class GlobalPooling(InputHandling, keras.layers.Layer):
     """Global pooling of a feature map: average, max, min or a learnable max/min mix.
 
     The mix is the SPEM pooling module: with a learnable 2-vector `p` (initial 0.5, 0.5),
@@ -68,8 +70,9 @@ class GlobalPooling(keras.layers.Layer):
 
     def __init__(self, mode="avg", mix_penalty=0.0, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.mode = check_pooling_mode(mode, f"{type(self).__name__} layer '{self.name}'")
-        self.mix_penalty = float(mix_penalty)
+        owner = f"{type(self).__name__} layer '{self.name}'"
+        self.mode = check_pooling_mode(mode, owner)
+        self.mix_penalty = float(check_number(owner, "mix_penalty", mix_penalty, low=0.0))
         self.data_format = standardize_data_format(data_format)
         self.mix_weights = None
 
@@ -152,15 +155,29 @@ def adaptive_average_pool(x, output_size, data_format="channels_last"):
 
 
 def spatial_moments(x, data_format="channels_last", keepdims=False):
-    """Per-channel mean and unbiased variance over the spatial axes of a feature map.
+    """Per-channel mean and unbiased variance over the spatial axes, safe from overflow.
 
-    The variance divides by n - 1 (PyTorch's `var`/`std` default, used by SRM and SGE), floored
-    at 1 so that a 1x1 map gives 0 rather than NaN.
+    Returns `(mean, scale, scaled_variance)` with `variance = scale**2 * scaled_variance`:
+    `scale` is the largest distance of a value from its channel's mean, at least 1, so the
+    squares summed are at most 1 and cannot overflow however large the (finite) values; values
+    within 1 of their mean are not rescaled at all. The variance divides by n - 1 (PyTorch's
+    `var`/`std` default, used by SRM and SGE), floored at 1 so that a 1x1 map gives 0.
     """
     axes = spatial_axes(data_format)
     shape = ops.shape(x)
     count = ops.cast(shape[axes[0]] * shape[axes[1]], x.dtype)
     mean = ops.mean(x, axis=axes, keepdims=True)
-    variance = ops.sum(ops.square(x - mean), axis=axes, keepdims=keepdims)
-    variance = variance / ops.maximum(count - 1.0, 1.0)
-    return (mean if keepdims else ops.squeeze(mean, axis=axes)), variance
+    centred = x - mean
+    scale = ops.maximum(ops.max(ops.abs(centred), axis=axes, keepdims=True), 1.0)
+    scaled = ops.sum(ops.square(centred / scale), axis=axes, keepdims=keepdims)
+    scaled = scaled / ops.maximum(count - 1.0, 1.0)
+    if not keepdims:
+        mean, scale = ops.squeeze(mean, axis=axes), ops.squeeze(scale, axis=axes)
+    return mean, scale, scaled
+
+
+def bounded(vector):
+    """`(vector / s, s)` with `s = max(max |vector|, 1)` per sample: the products of a pooled
+    `(batch, channels)` vector with the feature map then stay finite."""
+    scale = ops.maximum(ops.max(ops.abs(vector), axis=-1, keepdims=True), 1.0)
+    return vector / scale, scale

@@ -1,9 +1,9 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.base import AttentionBlock, check_integer, check_number, layer_label
 from keras_attention.layers.grouping import check_groups, expand_groups, grouped_saliency
-from keras_attention.layers.pooling import global_pool, spatial_moments
+from keras_attention.layers.pooling import bounded, global_pool, spatial_moments
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -33,8 +33,8 @@ class SGE(AttentionBlock):
 
     def __init__(self, groups=64, epsilon=1e-5, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        self.groups = int(groups)
-        self.epsilon = epsilon
+        self.groups = check_integer(layer_label(self), "groups", groups)
+        self.epsilon = check_number(layer_label(self), "epsilon", epsilon, low=0.0)
 
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
@@ -48,10 +48,13 @@ class SGE(AttentionBlock):
 
     def call(self, x):
         stats = self.statistics_input(x)
-        pooled = global_pool(stats, "avg", self.data_format)
+        # The similarity is computed with the pooled vector divided by `pooled_scale` (so it
+        # cannot overflow); the normalisation is the same up to epsilon's scale.
+        pooled, pooled_scale = bounded(global_pool(stats, "avg", self.data_format))
         similarity = grouped_saliency(stats, pooled, self.groups, self.data_format, reduce="sum")
-        mean, variance = spatial_moments(similarity, self.data_format, keepdims=True)
-        normalised = (similarity - mean) / (ops.sqrt(variance) + self.epsilon)
+        mean, scale, variance = spatial_moments(similarity, self.data_format, keepdims=True)
+        epsilon = self.epsilon / (self.channel_map(pooled_scale) * scale)
+        normalised = (similarity - mean) / scale / (ops.sqrt(variance) + epsilon)
         gate = ops.sigmoid(
             normalised * self.channel_map(self.group_weight[None, :])
             + self.channel_map(self.group_bias[None, :])

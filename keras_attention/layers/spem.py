@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.base import AttentionBlock, check_number, layer_label
 from keras_attention.layers.pooling import GlobalPooling, global_pool
 
 
@@ -42,7 +42,7 @@ class SPEM(AttentionBlock):
 
     def __init__(self, alpha=0.1, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        self.alpha = float(alpha)
+        self.alpha = float(check_number(layer_label(self), "alpha", alpha, low=0.0))
         self.pooling = GlobalPooling(
             "mix",
             mix_penalty=self.alpha,

@@ -1,9 +1,9 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.base import AttentionBlock, check_integer, check_number, layer_label
 from keras_attention.layers.grouping import check_groups, expand_groups, grouped_saliency
-from keras_attention.layers.pooling import GlobalPooling
+from keras_attention.layers.pooling import GlobalPooling, bounded
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -43,7 +43,9 @@ class SquashSpatialAttention(AttentionBlock):
     ):
         super().__init__(data_format=data_format, **kwargs)
         self.squash = squash
-        self.groups = int(groups)
+        self.groups = check_integer(layer_label(self), "groups", groups)
+        check_number(layer_label(self), "epsilon", epsilon, low=0.0)
+        check_number(layer_label(self), "momentum", momentum, 0.0, 1.0)
         self.epsilon = epsilon
         self.momentum = momentum
         policy = self.statistics_policy()
@@ -68,9 +70,11 @@ class SquashSpatialAttention(AttentionBlock):
 
     def call(self, x, training=None):
         stats = self.statistics_input(x)
-        saliency = grouped_saliency(
-            stats, self.squash_pool(stats), self.groups, self.data_format, reduce="mean"
-        )
+        # The products caM_c * x_c use caM divided by its largest value (at least 1), so they
+        # stay finite; the saliency is scaled back (huge values give +-inf, never NaN).
+        squashed, scale = bounded(self.squash_pool(stats))
+        saliency = grouped_saliency(stats, squashed, self.groups, self.data_format, reduce="mean")
+        saliency = saliency * self.channel_map(scale)
         gate = ops.sigmoid(self.norm(saliency, training=training))
         return self.rescale(x, expand_groups(gate, self.channels, self.data_format))
 

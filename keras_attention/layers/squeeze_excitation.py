@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock, layer_label
+from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
 from keras_attention.layers.pooling import GlobalPooling, check_pooling_mode
 
 
@@ -55,10 +55,10 @@ class SqueezeExcitation(AttentionBlock):
             raise ValueError(f"{layer_label(self)}: pooling needs at least one mode.")
         for mode in modes:
             check_pooling_mode(mode, layer_label(self))
-        if reduction < 1:
-            raise ValueError(f"{layer_label(self)}: reduction must be >= 1, got {reduction}.")
+        check_integer(layer_label(self), "reduction", reduction)
+        check_integer(layer_label(self), "hidden_units", hidden_units, allow_none=True)
         self.reduction = reduction
-        self.use_bias = use_bias
+        self.use_bias = bool(use_bias)
         self.pooling = modes[0] if len(modes) == 1 else modes
         self.hidden_units = hidden_units
         self.context_units = 0
@@ -107,6 +107,8 @@ class SqueezeExcitation(AttentionBlock):
                 f"{layer_label(self)} was built with {expected}; received context {received} "
                 f"with input shape {tuple(x.shape)}."
             )
+        if context is not None:
+            self._check_context(x, context)
         stats = self.statistics_input(x)
         logits = 0.0
         for pool in self.pools:
@@ -115,6 +117,21 @@ class SqueezeExcitation(AttentionBlock):
                 z = ops.concatenate([z, ops.cast(context, z.dtype)], axis=-1)
             logits = logits + self.excite(self.squeeze(z))
         return ops.sigmoid(logits)
+
+    def _check_context(self, x, context):
+        """The context must be `(batch, context_units)` with the feature map's batch."""
+        shape, x_shape = tuple(context.shape), tuple(x.shape)
+        batch, x_batch = (shape[0] if shape else None), x_shape[0]
+        if (
+            len(shape) != 2
+            or shape[-1] != self.context_units
+            or (batch is not None and x_batch is not None and batch != x_batch)
+        ):
+            raise ValueError(
+                f"{layer_label(self)}: expected a context of shape ({x_batch}, "
+                f"{self.context_units}) (the feature map's batch, the width the layer was built "
+                f"with); received context shape {shape} with input shape {x_shape}."
+            )
 
     def call(self, inputs, context=None):
         return self.rescale(inputs, self.channel_map(self.channel_weights(inputs, context)))

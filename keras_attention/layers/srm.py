@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.base import AttentionBlock, check_number, layer_label
 from keras_attention.layers.pooling import spatial_moments
 
 
@@ -32,7 +32,7 @@ class SRM(AttentionBlock):
 
     def __init__(self, epsilon=1e-5, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        self.epsilon = epsilon
+        self.epsilon = check_number(layer_label(self), "epsilon", epsilon, low=0.0)
         # BatchNorm2d on (N, C, 1, 1) is a BatchNorm over the channels of (N, C).
         self.norm = keras.layers.BatchNormalization(
             axis=-1, epsilon=1e-5, momentum=0.9, dtype=self.statistics_policy(), name="norm"
@@ -44,8 +44,9 @@ class SRM(AttentionBlock):
         self.norm.build((None, channels))
 
     def call(self, x, training=None):
-        mean, variance = spatial_moments(self.statistics_input(x), self.data_format)
-        std = ops.sqrt(variance + self.epsilon)
+        mean, scale, variance = spatial_moments(self.statistics_input(x), self.data_format)
+        # sqrt(variance + epsilon), without forming the variance (it overflows for huge inputs)
+        std = scale * ops.sqrt(variance + self.epsilon / ops.square(scale))
         z = self.cfc[:, 0] * mean + self.cfc[:, 1] * std
         gate = ops.sigmoid(self.norm(z, training=training))
         return self.rescale(x, self.channel_map(gate))

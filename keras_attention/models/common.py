@@ -60,6 +60,12 @@ class Builder:
         return keras.layers.GlobalAveragePooling2D(data_format=self.data_format, name=name)(x)
 
 
+def check_classes(owner, num_classes):
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"{owner}: num_classes must be an integer >= 1, got {num_classes!r}.")
+    return num_classes
+
+
 def _explicit_parameters(factory):
     target = factory.__init__ if inspect.isclass(factory) else factory
     try:

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_attention.models.common import AttentionSpec, Builder, attend
+from keras_attention.models.common import AttentionSpec, Builder, attend, check_classes
 
 # (expansion t, output channels c, repeats n, first stride s), Table 2 of the paper.
 INVERTED_RESIDUAL_SETTINGS = (
@@ -78,6 +78,9 @@ def mobilenet_v2(
     >>> sum(w.numpy().size for w in mobilenet_v2().trainable_weights)
     3504872
     """
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+        raise ValueError(f"mobilenet_v2: alpha (the width multiplier) must be > 0, got {alpha!r}.")
+    check_classes("mobilenet_v2", num_classes)
     b = Builder(data_format, bn_epsilon=1e-3, bn_momentum=0.999, symmetric_padding=False)
     spec = AttentionSpec(attention, b.data_format, kwargs=attention_kwargs)
     inputs = keras.Input(input_shape)

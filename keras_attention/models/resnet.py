@@ -4,7 +4,7 @@ ImageNet ResNet-18/34/50/101/152, each with an `attention=` choice."""
 import keras
 
 from keras_attention.catalog import IMAGENET_BLOCKS, check_cifar_depth, cifar_block
-from keras_attention.models.common import AttentionSpec, Builder, attend
+from keras_attention.models.common import AttentionSpec, Builder, attend, check_classes
 
 
 def _branch_specs(planes, stride, bottleneck, stride_on="3x3"):
@@ -143,6 +143,7 @@ def cifar_resnet(
     """
     block = block or cifar_block(depth)
     n = check_cifar_depth(depth, block)
+    check_classes("cifar_resnet", num_classes)
     b = Builder(data_format)
     spec = AttentionSpec(attention, b.data_format, kwargs=attention_kwargs)
     inputs = keras.Input(input_shape)
@@ -201,6 +202,7 @@ def resnet(
     """
     if depth not in IMAGENET_BLOCKS:
         raise ValueError(f"resnet: depth must be one of {sorted(IMAGENET_BLOCKS)}, got {depth}.")
+    check_classes("resnet", num_classes)
     block, counts = IMAGENET_BLOCKS[depth]
     b = Builder(data_format)
     inputs = keras.Input(input_shape)

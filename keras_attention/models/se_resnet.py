@@ -5,7 +5,7 @@ import keras
 
 from keras_attention.layers import AuxiliaryClassifier, ResultContext, registry
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
-from keras_attention.models.common import AttentionSpec, Builder
+from keras_attention.models.common import AttentionSpec, Builder, check_classes
 from keras_attention.models.resnet import IMAGENET_BLOCKS, residual_stages
 
 # The paper's best auxiliary loss weights (aux after stages 2 and 3), by depth.
@@ -67,6 +67,7 @@ def cifar_se_resnet(
         raise ValueError(
             f"cifar_se_resnet: depth must be one of {sorted(IMAGENET_BLOCKS)}, got {depth}."
         )
+    check_classes("cifar_se_resnet", num_classes)
     positions = sorted(set(aux_positions))
     if any(p not in (1, 2, 3) for p in positions):
         raise ValueError(
@@ -131,5 +132,13 @@ def cifar_se_resnet(
 def inference_model(model):
     """The single-output model for inference: the `main` output, keeping exactly the layers
     it depends on (SE-R's aux heads that feed attention stay; SE-A's heads go)."""
+    names = [layer.name for layer in model.layers]
+    if "main" not in names:
+        if len(model.outputs) == 1:
+            return model  # already a single-output model
+        raise ValueError(
+            f"inference_model: model '{model.name}' has outputs {list(model.output_names)} but "
+            "no layer named 'main' (the main classifier of cifar_se_resnet models)."
+        )
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     return keras.Model(inputs, model.get_layer("main").output, name=f"{model.name}_inference")
