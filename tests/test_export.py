@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_attention import export, layers, models
+from keras_attention import data, export, layers, models
 from keras_attention.training import TrainConfig, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,14 +32,48 @@ def _block_model(name):
     return keras.Model(inputs, keras.layers.Dense(5)(x), name=f"with_{name}")
 
 
+def run_saved_model(path, x):
+    """The exported SavedModel, reloaded on its own."""
+    loaded = tf.saved_model.load(str(path))  # kept alive while its function runs
+    return np.asarray(loaded.serve(tf.constant(x)))
+
+
+def run_tflite_file(path, x):
+    """The exported .tflite file, run by LiteRT's interpreter one sample at a time, written
+    here independently of keras_attention.export."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    outputs = []
+    for sample in x:
+        value = sample[None]
+        if source["dtype"] == np.int8:  # float input quantized as the converter says
+            scale, zero = source["quantization"]
+            value = np.clip(np.round(value / scale + zero), -128, 127)
+        interpreter.set_tensor(source["index"], value.astype(source["dtype"]))
+        interpreter.invoke()
+        y = interpreter.get_tensor(target["index"])[0]
+        if target["dtype"] == np.int8:
+            scale, zero = target["quantization"]
+            y = (y.astype(np.float32) - zero) * scale
+        outputs.append(y)
+    return np.stack(outputs)
+
+
 def _check(model, tmp_path, input_shape):
     x = _inputs(input_shape)
+    expected = model.predict(x, verbose=0)
     keras_report = export.export_keras(model, str(tmp_path / "m.keras"), x)
     assert keras_report.max_abs_diff == 0.0
+    reloaded = keras.saving.load_model(tmp_path / "m.keras").predict(x, verbose=0)
+    np.testing.assert_array_equal(reloaded, expected)
     saved = export.export_saved_model(model, str(tmp_path / "saved"), x)
-    assert saved.max_abs_diff <= 1e-5 and saved.size_bytes > 0
+    assert saved.size_bytes > 0
+    np.testing.assert_allclose(run_saved_model(tmp_path / "saved", x), expected, atol=1e-5)
     tflite = export.export_tflite(model, str(tmp_path / "m.tflite"), x)
-    assert tflite.max_abs_diff <= 1e-4
+    np.testing.assert_allclose(run_tflite_file(tmp_path / "m.tflite", x), expected, atol=1e-4)
     assert tflite.ops and all(re.match(BUILTIN_OP, op) for op in tflite.ops)
     return tflite
 
@@ -84,6 +118,68 @@ def test_every_factory_exports(name, tmp_path):
     tflite = _check(make(), tmp_path, shape)
     if name == "cifar_se_r_resnet18":
         assert "SOFTMAX" not in tflite.ops  # logits feed SE by default
+
+
+def test_export_all_writes_every_format_that_runs_on_its_own(tmp_path):
+    model = _block_model("se")
+    x = _inputs((12, 10, 3), count=6)
+    reports = export.export_all(model, str(tmp_path), x, representative_inputs=list(x))
+    formats = {report.format: report for report in reports}
+    assert set(formats) == {"keras", "saved_model", *(f"tflite_{m}" for m in export.TFLITE_MODES)}
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(run_saved_model(tmp_path / "saved_model", x), expected, atol=1e-5)
+    for mode, tolerance in (("float32", 1e-4), ("float16", 1e-2), ("dynamic_int8", 0.1)):
+        got = run_tflite_file(tmp_path / f"model_{mode}.tflite", x)
+        np.testing.assert_allclose(got, expected, atol=tolerance)
+        assert formats[f"tflite_{mode}"].max_abs_diff == pytest.approx(
+            np.abs(got - expected).max(), abs=1e-6
+        )
+    assert formats["tflite_float16"].size_bytes < formats["tflite_float32"].size_bytes
+
+
+@pytest.mark.slow
+def test_an_se_r_run_exports_its_inference_form_through_the_command_line(tmp_path):
+    run_dir = tmp_path / "run"
+    train(
+        TrainConfig(
+            model="cifar_se_resnet18",
+            aux_positions=(2, 3),
+            image_size=16,
+            epochs=1,
+            steps_per_epoch=3,
+            batch_size=32,
+            output_dir=str(run_dir),
+            verbose=0,
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_attention", "export", str(run_dir), "--modes", "float32"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(run_dir / "export" / "export.json") as handle:
+        exported = json.load(handle)
+    model = keras.saving.load_model(run_dir / "model.keras")
+    assert model.output_names == ["main", "aux1", "aux2"]
+    single = models.inference_model(model)
+    serving = export.serving_model(
+        single, data.load("digits", 16, validation_split=0.1).info, "digits"
+    )
+    raw = np.stack([img for img, _ in data.load("digits", 16).test.take(8).as_numpy_iterator()])
+    expected = serving.predict(raw, verbose=0)
+    assert expected.shape == (8, 10)
+    np.testing.assert_allclose(
+        run_saved_model(run_dir / "export" / "saved_model", raw), expected, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        run_tflite_file(run_dir / "export" / "model_float32.tflite", raw), expected, atol=1e-4
+    )
+    assert exported["test_accuracy"]["tflite_float32"] == pytest.approx(
+        exported["test_accuracy"]["keras"], abs=1 / 360
+    )
 
 
 def test_multi_output_models_must_export_their_inference_form(tmp_path):
@@ -163,3 +259,13 @@ def test_full_int8_of_a_network_trained_on_digits(tmp_path):
     sizes = {name: formats[name]["size_bytes"] for name in formats}
     assert sizes["tflite_full_int8"] < sizes["tflite_float16"] < sizes["tflite_float32"]
     assert formats["saved_model"]["max_abs_diff"] <= 1e-5
+    # The reported accuracies, measured again here on the raw test images from the files alone.
+    test = data.load("digits", 16, validation_split=0.1).test
+    raw = np.stack([image for image, _ in test.as_numpy_iterator()])
+    labels = np.array([label for _, label in test.as_numpy_iterator()])
+    for name, run in (
+        ("saved_model", lambda: run_saved_model(run_dir / "export" / "saved_model", raw)),
+        ("tflite_full_int8", lambda: run_tflite_file(formats["tflite_full_int8"]["path"], raw)),
+    ):
+        measured = float(np.mean(np.argmax(run(), -1) == labels))
+        assert measured == pytest.approx(accuracy[name], abs=1e-9), name

@@ -32,24 +32,120 @@ def test_spem_resnet164_parameters(attention, num_classes, expected):
     assert trainable(models.cifar_resnet(164, attention, num_classes=num_classes)) == expected
 
 
-# depth: (SE-ResNet exact, SE-R-ResNet in thousands (paper Table 1), MACs G SE, MACs G SE-R)
+# depth: (SE-ResNet, SE-R-ResNet (paper Table 1: 26.145M / 33.531M / 57.243M), MACs G SE,
+# MACs G SE-R (paper Table 2))
 SE_R_TARGETS = {
-    34: (21_655_420, 26_145, 1.163, 1.169),
-    50: (28_778_692, 33_531, 1.315, 1.323),
-    101: (52_272_964, 57_243, 2.538, 2.546),
+    34: (21_655_420, 26_144_836, 1.163, 1.169),
+    50: (28_778_692, 33_530_764, 1.315, 1.323),
+    101: (52_272_964, 57_242_636, 2.538, 2.546),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("depth", sorted(SE_R_TARGETS))
 def test_se_and_se_r_resnet_parameters_and_macs(depth):
-    se_params, se_r_thousands, se_macs, se_r_macs = SE_R_TARGETS[depth]
+    se_params, se_r_params, se_macs, se_r_macs = SE_R_TARGETS[depth]
     se = models.cifar_se_resnet(depth, reduction=8, num_classes=100)
     se_r = models.cifar_se_resnet(depth, reduction=8, num_classes=100, aux_positions=(2, 3))
     assert trainable(se) == se_params
-    assert round(trainable(se_r) / 1000) == se_r_thousands
+    assert trainable(se_r) == se_r_params
     assert ka.profile(se).macs / 1e9 == pytest.approx(se_macs, rel=0.01)
     assert ka.profile(se_r).macs / 1e9 == pytest.approx(se_r_macs, rel=0.01)
+
+
+def test_paper_aux_loss_weights():
+    assert models.PAPER_AUX_LOSS_WEIGHTS == {34: (0.4, 0.4), 50: (0.3, 0.3), 101: (0.3, 0.2)}
+
+
+# --- parameter counts written out, for every depth the README names ------------------------------
+
+
+def _conv(c_in, c_out, k, bias=False):
+    return c_in * c_out * k * k + (c_out if bias else 0)
+
+
+def _residual_params(c_in, planes, stride, bottleneck, bias=False, se_reduction=None, context=0):
+    """A post-activation residual block: convolutions, BatchNorms (2 per channel), shortcut and
+    an SE block (2C^2/r + C/r + C, with `context` extra inputs) on its output channels."""
+    if bottleneck:
+        out = 4 * planes
+        n = (
+            _conv(c_in, planes, 1, bias)
+            + _conv(planes, planes, 3, bias)
+            + _conv(planes, out, 1, bias)
+        )
+        n += 2 * (planes + planes + out)
+    else:
+        out = planes
+        n = _conv(c_in, planes, 3, bias) + _conv(planes, planes, 3, bias) + 2 * 2 * planes
+    if stride != 1 or c_in != out:
+        n += _conv(c_in, out, 1, bias) + 2 * out
+    if se_reduction:
+        hidden = out // se_reduction
+        n += (out + context) * hidden + hidden + hidden * out + out
+    return n, out
+
+
+def _stages(c_in, widths, counts, bottleneck, **block):
+    total = 0
+    for stage, (planes, count) in enumerate(zip(widths, counts, strict=True)):
+        for i in range(count):
+            stride = 2 if stage and i == 0 else 1
+            n, c_in = _residual_params(c_in, planes, stride, bottleneck, **block)
+            total += n
+    return total, c_in
+
+
+def cifar_resnet_params(depth, classes=10):
+    bottleneck = depth in (83, 164, 245, 326)
+    n = (depth - 2) // (9 if bottleneck else 6)
+    body, out = _stages(16, (16, 32, 64), (n, n, n), bottleneck)
+    return _conv(3, 16, 3) + 2 * 16 + body + out * classes + classes
+
+
+def imagenet_resnet_params(depth, classes=1000):
+    kind, counts = {
+        34: ("basic", (3, 4, 6, 3)),
+        50: ("bottleneck", (3, 4, 6, 3)),
+        101: ("bottleneck", (3, 4, 23, 3)),
+        152: ("bottleneck", (3, 8, 36, 3)),
+    }[depth]
+    body, out = _stages(64, (64, 128, 256, 512), counts, kind == "bottleneck")
+    return _conv(3, 64, 7) + 2 * 64 + body + out * classes + classes
+
+
+def cifar_se_resnet_params(depth, classes=100, reduction=8):
+    counts = {50: (3, 4, 6, 3), 152: (3, 8, 36, 3)}[depth]
+    body, out = _stages(64, (64, 128, 256, 512), counts, True, bias=True, se_reduction=reduction)
+    return _conv(3, 64, 3, bias=True) + 2 * 64 + body + out * classes + classes
+
+
+def test_the_written_out_counts_agree_with_the_papers_exact_figures():
+    assert cifar_resnet_params(164) == 1_704_154
+    assert imagenet_resnet_params(50) == 25_557_032
+    assert cifar_se_resnet_params(50) == 28_778_692
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("depth", [56, 110, 83, 245, 326])
+def test_every_readme_cifar_depth(depth):
+    assert trainable(models.cifar_resnet(depth)) == cifar_resnet_params(depth)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("depth", [34, 101, 152])
+def test_every_readme_imagenet_depth(depth):
+    assert trainable(models.resnet(depth)) == imagenet_resnet_params(depth)
+
+
+@pytest.mark.slow
+def test_cifar_se_resnet152():
+    assert trainable(models.cifar_se_resnet(152)) == cifar_se_resnet_params(152)
+
+
+@pytest.mark.slow
+def test_se_mobilenet_v2_parameters():
+    assert trainable(models.mobilenet_v2(1.0, "se")) == 4_076_486
 
 
 @pytest.mark.slow
@@ -277,6 +373,104 @@ def test_depth_errors():
         models.cifar_resnet(21)
     with pytest.raises(ValueError, match="depth must be one of"):
         models.resnet(42)
+
+
+# --- placement, read off the graph ------------------------------------------------------------
+
+
+def _source(layer, index=0):
+    """The layer whose output is argument `index` of `layer`'s first call."""
+    return layer._inbound_nodes[0].arguments.keras_tensors[index]._keras_history[0]
+
+
+def _users(model, layer):
+    return [
+        other
+        for other in model.layers
+        if other._inbound_nodes
+        and any(
+            t._keras_history[0] is layer
+            for node in other._inbound_nodes
+            for t in node.arguments.keras_tensors
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "make, last_bn",
+    [
+        (lambda: models.cifar_resnet(20, "se"), "bn2"),
+        (
+            lambda: models.cifar_resnet(11, "ssa", block="bottleneck", input_shape=(16, 16, 3)),
+            "bn3",
+        ),
+        (lambda: models.resnet(18, "eca", input_shape=(64, 64, 3)), "bn2"),
+        (lambda: models.resnet(50, "spem", input_shape=(64, 64, 3)), "bn3"),
+    ],
+)
+def test_the_block_follows_the_branchs_last_batch_norm_and_feeds_the_add(make, last_bn):
+    model = make()
+    blocks = [layer for layer in model.layers if isinstance(layer, layers.AttentionBlock)]
+    assert blocks
+    for block in blocks:
+        stem = block.name.removesuffix("_attention")
+        source = _source(block)
+        assert isinstance(source, keras.layers.BatchNormalization)
+        assert source.name == f"{stem}_{last_bn}", (block.name, source.name)
+        (add,) = _users(model, block)
+        assert isinstance(add, keras.layers.Add) and add.name == f"{stem}_add"
+
+
+def test_se_resnet_blocks_follow_the_relu_after_the_last_batch_norm():
+    model = models.cifar_se_resnet(18, input_shape=(16, 16, 3))
+    for block in [layer for layer in model.layers if isinstance(layer, layers.SqueezeExcitation)]:
+        stem = block.name.removesuffix("_attention")
+        relu = _source(block)
+        assert relu.name == f"{stem}_relu2" and _source(relu).name == f"{stem}_bn2"
+
+
+def test_mobilenet_v2_block_sits_on_the_expanded_channels_after_the_depthwise_conv():
+    model = models.mobilenet_v2(0.35, "se", input_shape=(32, 32, 3))
+    blocks = [layer for layer in model.layers if isinstance(layer, layers.SqueezeExcitation)]
+    assert len(blocks) == 17
+    for block in blocks:
+        stem = block.name.removesuffix("_attention")
+        relu = _source(block)
+        assert relu.name == f"{stem}_depthwise_relu"
+        depthwise = _source(_source(relu))
+        assert isinstance(depthwise, keras.layers.DepthwiseConv2D)
+        (project,) = _users(model, block)
+        assert project.name == f"{stem}_project"
+        expanded = depthwise.input.shape[-1]
+        assert block.channels == expanded
+        if stem != "block0":  # the first block has no expansion
+            assert _source(depthwise).name == f"{stem}_expand_relu"
+            assert expanded == 6 * model.get_layer(f"{stem}_expand").input.shape[-1]
+
+
+def test_each_aux_head_feeds_exactly_the_next_stage():
+    model = _se_r(True)
+    se = {
+        layer.name: layer for layer in model.layers if isinstance(layer, layers.SqueezeExcitation)
+    }
+    for name, block in se.items():
+        stage = int(name[len("stage")])
+        fed = block._inbound_nodes[0].arguments.kwargs.get("context")
+        expected = {3: "aux1_context", 4: "aux2_context"}.get(stage)
+        assert (fed._keras_history[0].name if fed is not None else None) == expected, name
+    # Perturbing a head moves the SE outputs of the stage it feeds and of none before it.
+    probe = keras.Model(model.inputs, [block.output for block in se.values()])
+    x = np.random.default_rng(7).random((2, 16, 16, 3), dtype="float32")
+    before = dict(zip(se, probe.predict(x, verbose=0), strict=True))
+    for head, first_fed in (("aux2", 4), ("aux1", 3)):
+        classifier = model.get_layer(head).classifier
+        classifier.bias.assign(classifier.bias + 3.0)
+        after = dict(zip(se, probe.predict(x, verbose=0), strict=True))
+        for name in se:
+            stage = int(name[len("stage")])
+            moved = np.abs(after[name] - before[name]).max() > 1e-6
+            assert moved == (stage >= first_fed), (head, name)
+        before = after
 
 
 # --- attach_attention --------------------------------------------------------------------------
