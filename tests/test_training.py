@@ -74,6 +74,25 @@ def test_short_run_writes_everything(attention, tmp_path):
 
 
 @pytest.mark.slow
+def test_best_model_is_chosen_on_the_validation_split_not_the_test_set(tmp_path):
+    config = _quick(tmp_path, epochs=3, steps_per_epoch=6)
+    metrics = train(config)
+    model = keras.saving.load_model(os.path.join(config.output_dir, "model.keras"))
+    splits = data.load("digits", 16, validation_split=config.validation_split)
+
+    def accuracy(dataset):
+        batches = data.pipeline(dataset, splits.info, "digits", False, 64)
+        hits = [np.argmax(model.predict(x, verbose=0), -1) == np.argmax(y, -1) for x, y in batches]
+        return float(np.mean(np.concatenate(hits)))
+
+    last = _history(config.output_dir)[-1]
+    # The last epoch's validation figures are the final model's on the validation split.
+    assert float(last["val_accuracy"]) == pytest.approx(accuracy(splits.validation), abs=1e-6)
+    assert metrics["accuracy"] == pytest.approx(accuracy(splits.test), abs=1e-6)
+    assert metrics["data"]["validation_size"] == 144 and metrics["data"]["test_size"] == 360
+
+
+@pytest.mark.slow
 def test_spem_penalty_is_in_the_logged_loss(tmp_path):
     config = _quick(tmp_path, attention="spem")
     metrics = train(config)
