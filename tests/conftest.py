@@ -9,8 +9,10 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _fresh_keras_state():
-    """Each test starts with the default dtype policy and a fixed seed."""
+def _fresh_keras_state(tmp_path, monkeypatch):
+    """Each test starts with the default dtype policy and a fixed seed, and keeps what it
+    caches (the image-folder checks) in its own folder, so parallel tests share nothing."""
+    monkeypatch.setenv("KERAS_ATTENTION_CACHE", str(tmp_path / "keras_attention_cache"))
     keras.config.set_dtype_policy("float32")
     keras.utils.set_random_seed(0)
     yield

@@ -53,6 +53,12 @@ def test_se_and_se_r_resnet_parameters_and_macs(depth):
     assert ka.profile(se_r).macs / 1e9 == pytest.approx(se_r_macs, rel=0.01)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("depth, expected", [(34, 21_498_000), (50, 26_262_804), (101, 47_527_764)])
+def test_se_resnet_with_the_codes_own_reduction_16(depth, expected):
+    assert trainable(models.cifar_se_resnet(depth, reduction=16)) == expected
+
+
 def test_paper_aux_loss_weights():
     assert models.PAPER_AUX_LOSS_WEIGHTS == {34: (0.4, 0.4), 50: (0.3, 0.3), 101: (0.3, 0.2)}
 
@@ -498,7 +504,7 @@ def test_attach_attention_to_keras_applications(name):
 
     with_se = models.attach_attention(base, "se")
     blocks = [layer for layer in with_se.layers if isinstance(layer, layers.SqueezeExcitation)]
-    assert len(blocks) == len(adds) > 0
+    assert len(blocks) == len(adds) == {"ResNet50": 16, "MobileNetV2": 10}[name]
     # The original layers and weights are reused, and only SE's weights are new.
     original = {id(v) for v in base.weights}
     assert original <= {id(v) for v in with_se.weights}
