@@ -109,6 +109,15 @@ def tfds_splits(name):
     return DATASETS[name][1] if name in DATASETS else None
 
 
+def check_block(name):
+    """Returns `name` if it names a registered block or "none", else raises ValueError."""
+    if name in BLOCKS or name == "none":
+        return name
+    raise ValueError(
+        f"attention: unknown block {name!r}; expected one of {', '.join(BLOCKS)} or none"
+    )
+
+
 def check_dataset(name):
     """Returns `name` if it names a data set, else raises ValueError listing the known ones."""
     if name in DATASETS and name != "dir:PATH":

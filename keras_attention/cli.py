@@ -378,11 +378,7 @@ def tune_command(argv):
     try:
         catalog.parse_model(args.model)
         catalog.check_dataset(args.dataset)
-        if args.recipe not in recipes.RECIPES:
-            raise ValueError(
-                f"recipe: unknown recipe {args.recipe!r}; expected one of "
-                f"{', '.join(recipes.RECIPES)}"
-            )
+        recipes.check(args.recipe)
         ranges = {
             name: ("choice", {"values": [scalar(v) for v in value.split("/")]})
             for name, value in args.choices
@@ -399,7 +395,7 @@ def tune_command(argv):
                 spec["step"] = bounds[2]
             ranges[name] = ("float", spec)
     except ValueError as error:
-        raise UsageError(f"{PROG} tune: error: {error}") from error
+        raise UsageError(f"{PROG} tune: error: {_as_option(error)}") from error
     load_tensorflow("tune", args.verbose)
     from keras_attention import tuning
 
@@ -561,18 +557,14 @@ def profile_command(argv, out=print):
     args = profile_parser().parse_args(argv)
     try:
         family, _ = catalog.parse_model(args.model)
-        if args.attention not in (*catalog.BLOCKS, "none"):
-            raise ValueError(
-                f"--attention: unknown block {args.attention!r}; expected one of "
-                f"{', '.join(catalog.BLOCKS)} or none"
-            )
+        catalog.check_block(args.attention)
         if args.aux_positions and family != "cifar_se_resnet":
             raise ValueError(
                 f"--aux-positions: auxiliary classifiers are an option of cifar_se_resnet "
                 f"models, not of {args.model!r}"
             )
     except ValueError as error:
-        raise UsageError(f"{PROG} profile: error: {error}") from error
+        raise UsageError(f"{PROG} profile: error: {_as_option(error)}") from error
     cifar = family in ("cifar_resnet", "preact_resnet", "cifar_se_resnet")
     size = args.image_size or (32 if cifar else 224)
     classes = args.num_classes or (10 if cifar else 1000)

@@ -50,17 +50,9 @@ class TrainConfig:
         """Raises ValueError naming the option, the value and what is allowed, for the first
         impossible setting; returns the config otherwise."""
         family, _ = catalog.parse_model(self.model)
-        if self.attention not in (*catalog.BLOCKS, "none"):
-            raise ValueError(
-                f"attention: unknown block {self.attention!r}; expected one of "
-                f"{', '.join(catalog.BLOCKS)} or none"
-            )
+        catalog.check_block(self.attention)
         catalog.check_dataset(self.dataset)
-        if self.recipe not in recipes.RECIPES:
-            raise ValueError(
-                f"recipe: unknown recipe {self.recipe!r}; expected one of "
-                f"{', '.join(recipes.RECIPES)}"
-            )
+        recipes.check(self.recipe)
         if self.strategy not in STRATEGIES:
             raise ValueError(
                 f"strategy: unknown strategy {self.strategy!r}; expected one of "

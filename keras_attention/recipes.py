@@ -220,6 +220,13 @@ def names():
     return list(RECIPES)
 
 
+def check(name):
+    """Returns `name` if it names a recipe, else raises ValueError listing them."""
+    if name not in RECIPES:
+        raise ValueError(f"recipe: unknown recipe {name!r}; expected one of {', '.join(names())}")
+    return name
+
+
 def get(name, **overrides):
     """The recipe called `name`, with any field replaced by `overrides`."""
     if isinstance(name, Recipe):
