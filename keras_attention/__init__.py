@@ -23,13 +23,13 @@ if (
 
 # Importing these registers every object the package writes into a `.keras` file (layers,
 # optimizers, schedules), so `keras.models.load_model` finds them after `import keras_attention`.
-from keras_attention import catalog, layers, models, optimizers, recipes, schedules
+from keras_attention import catalog, layers, models, optimizers, papers, recipes, schedules
 from keras_attention.profiling import Profile, profile
 
 __version__ = "0.2.0"
 
 # Submodules that need TensorFlow (or matplotlib), loaded when first used.
-_LAZY = ("cli", "data", "export", "training", "tuning")
+_LAZY = ("cli", "comparison", "data", "export", "training", "tuning")
 
 __all__ = [
     "Profile",
@@ -37,6 +37,7 @@ __all__ = [
     "layers",
     "models",
     "optimizers",
+    "papers",
     "profile",
     "recipes",
     "schedules",

@@ -14,7 +14,9 @@ COMMANDS = {
     "train": "train a model with a recipe on a data set (the default command)",
     "tune": "search hyperparameters with Keras Tuner (aux loss weights, reduction, block, ...)",
     "export": "export a finished run to .keras, SavedModel and TFLite, checked and scored",
-    "list": "list the blocks, models, data sets and recipes",
+    "compare": "train one backbone with several blocks over seeds; table and plot",
+    "reproduce": "build or train the rows of a paper's table beside the paper's figures",
+    "list": "list the blocks, models, data sets, recipes and paper tables",
     "profile": "print a model's parameters and multiply-accumulates, layer by layer",
 }
 DESCRIPTION = (
@@ -213,6 +215,14 @@ def train_parser(prog=f"{PROG} train"):
         metavar="NAME=VALUE,...",
         help="arguments for every attention block, e.g. groups=8 or reduction=4,pooling=max",
     )
+    p.add_argument(
+        "--model-kwargs",
+        type=keyword_arguments,
+        default={},
+        metavar="NAME=VALUE,...",
+        help="arguments for the model factory, e.g. stride_on=3x3, batchnorm=keras or "
+        "aux_dropout=0.5 (default batchnorm: the recipe's)",
+    )
     p.add_argument("--reduction", type=positive_int, help="reduction ratio of SE-style blocks")
     p.add_argument(
         "--aux-positions",
@@ -285,6 +295,7 @@ def train_command(argv):
             feed_attention=not args.no_feed_attention,
             aux_loss_weights=args.aux_loss_weights,
             attention_kwargs=args.attention_kwargs,
+            model_kwargs=args.model_kwargs,
             seed=args.seed,
             data_dir=args.data_dir,
             manual_dir=args.manual_dir,
@@ -484,22 +495,224 @@ def export_command(argv):
     return 0
 
 
+# --- compare and reproduce ---------------------------------------------------------------------
+
+
+def _quick_run_options(p):
+    """Options that shorten the runs of compare and reproduce."""
+    p.add_argument("--epochs", type=positive_int, help="default: the recipe's")
+    p.add_argument("--batch-size", type=positive_int, help="default: the recipe's")
+    p.add_argument("--image-size", type=positive_int, help="default: the data set's")
+    p.add_argument("--steps-per-epoch", type=positive_int, help="default: the whole training set")
+    p.add_argument("--validation-split", type=fraction, help="default 0.1 of the training data")
+    p.add_argument("--seeds", type=positive_int, default=1, help="runs per network (seeds 0..N-1)")
+    p.add_argument("--progress", type=int, default=0, choices=[0, 1, 2], help="fit verbosity")
+    p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
+
+
+def _overrides(args):
+    return {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "image_size": args.image_size,
+        "steps_per_epoch": args.steps_per_epoch,
+        "validation_split": args.validation_split,
+    }
+
+
+def compare_parser():
+    from keras_attention import catalog, recipes
+
+    p = Parser(
+        prog=f"{PROG} compare",
+        description="Train one backbone with each chosen attention block, and without one, "
+        "for N seeds with one recipe; write results.md, results.csv (parameters, MACs, "
+        "accuracy mean ± std, images per second) and results.png (accuracy against "
+        "parameters and throughput). Running the same command again keeps finished runs.",
+    )
+    p.add_argument("--model", default="cifar_resnet20", help="a model name (default %(default)s)")
+    p.add_argument(
+        "--blocks",
+        type=_number_list(str, "block names"),
+        default=("se", "ssa", "spem", "eca"),
+        help=f"comma-separated, from {', '.join(catalog.BLOCKS)} (default se,ssa,spem,eca)",
+    )
+    p.add_argument("--no-plain", action="store_true", help="leave out the network without a block")
+    p.add_argument("--dataset", default="digits", help="default %(default)s")
+    p.add_argument(
+        "--recipe", default="digits", help=f"{', '.join(recipes.names())} (default %(default)s)"
+    )
+    p.add_argument(
+        "--attention-kwargs", type=keyword_arguments, default={}, metavar="NAME=VALUE,..."
+    )
+    p.add_argument("--output-dir", default="runs/compare")
+    _quick_run_options(p)
+    return p
+
+
+def compare_command(argv):
+    from keras_attention import catalog, recipes
+    from keras_attention.config import TrainConfig
+
+    args = compare_parser().parse_args(argv)
+    overrides = {k: v for k, v in _overrides(args).items() if v is not None}
+    try:
+        catalog.parse_model(args.model)
+        for block in args.blocks:
+            catalog.check_block(block)
+        recipes.check(args.recipe)
+        TrainConfig(
+            model=args.model,
+            attention=args.blocks[0],
+            dataset=args.dataset,
+            recipe=args.recipe,
+            attention_kwargs=args.attention_kwargs,
+            **overrides,
+        ).validate()
+    except ValueError as error:
+        raise UsageError(f"{PROG} compare: error: {_as_option(error)}") from error
+    load_tensorflow("compare", args.verbose)
+    from keras_attention import comparison
+
+    try:
+        results = comparison.compare_blocks(
+            args.model,
+            args.blocks,
+            include_plain=not args.no_plain,
+            seeds=tuple(range(args.seeds)),
+            output_dir=args.output_dir,
+            progress=args.progress,
+            dataset=args.dataset,
+            recipe=args.recipe,
+            attention_kwargs=args.attention_kwargs,
+            **overrides,
+        )
+    except ValueError as error:
+        raise UsageError(f"{PROG} compare: error: {_as_option(error)}") from error
+    print(comparison.markdown(comparison.table_rows(results)))
+    print(f"results in {args.output_dir}: results.md, results.csv, results.json, results.png")
+    return 0
+
+
+def reproduce_parser():
+    from keras_attention import papers
+
+    p = Parser(
+        prog=f"{PROG} reproduce",
+        description="Train every row of one of the papers' tables with its recipe and print our "
+        "parameters, MACs and accuracy beside the paper's; --dry-run only builds and counts "
+        "the rows. Running the same command again keeps finished runs.",
+    )
+    p.add_argument("table", nargs="?", help=f"one of {', '.join(papers.names())}")
+    p.add_argument("--list", action="store_true", help="list the tables and their rows")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="build every row and print parameters and MACs against the paper's; no training",
+    )
+    p.add_argument(
+        "--rows", type=_number_list(str, "row names"), help="only these rows (see --list)"
+    )
+    p.add_argument(
+        "--dataset", help="train on this data set instead of the rows' (e.g. digits, offline)"
+    )
+    p.add_argument("--output-dir", help="default runs/reproduce/TABLE")
+    _quick_run_options(p)
+    return p
+
+
+def reproduce_command(argv, out=print):
+    from keras_attention import catalog, papers
+
+    args = reproduce_parser().parse_args(argv)
+    if args.list:
+        for table in papers.TABLES.values():
+            out(f"{table.name:<13} {table.title}")
+            out(f"{'':<13} rows: {', '.join(row.name for row in table.rows)}")
+        return 0
+    if not args.table:
+        raise UsageError(
+            f"{PROG} reproduce: error: name a table ({', '.join(papers.names())}) or give --list"
+        )
+    try:
+        table = papers.table(args.table)
+        papers.select_rows(table, args.rows)
+        if args.dataset:
+            catalog.check_dataset(args.dataset)
+    except ValueError as error:
+        raise UsageError(f"{PROG} reproduce: error: {_as_option(error)}") from error
+    if args.dry_run:
+        if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+            load_tensorflow("reproduce", args.verbose)
+        return _print_dry_run(table, papers.dry_run(table.name, args.rows), out)
+    load_tensorflow("reproduce", args.verbose)
+    from keras_attention import comparison
+
+    try:
+        results = comparison.reproduce_table(
+            table.name,
+            rows=args.rows,
+            seeds=tuple(range(args.seeds)),
+            output_dir=args.output_dir,
+            progress=args.progress,
+            dataset=args.dataset,
+            **_overrides(args),
+        )
+    except ValueError as error:
+        raise UsageError(f"{PROG} reproduce: error: {_as_option(error)}") from error
+    out(f"{table.title}")
+    out(comparison.markdown(comparison.table_rows(results)))
+    out(
+        f"results in {args.output_dir or os.path.join('runs', 'reproduce', table.name)}: "
+        "results.md, results.csv, results.json, results.png"
+    )
+    return 0
+
+
+def _print_dry_run(table, results, out):
+    out(f"{table.title} (built, not trained)")
+    header = ("row", "parameters", "paper (M)", "exact target", "MACs (G)", "paper (G)", "acc. %")
+    out("{:<32} {:>12} {:>9} {:>16} {:>9} {:>9} {:>7}".format(*header))
+    for result in results:
+        row = result["row"]
+        exact = "" if row.exact_params is None else f"{row.exact_params:,}"
+        if result["exact_match"] is not None:
+            exact += " ok" if result["exact_match"] else " DIFFERS"
+        out(
+            "{:<32} {:>12,} {:>9} {:>16} {:>9.3f} {:>9} {:>7}".format(
+                row.name,
+                result["parameters"],
+                "" if row.paper_params is None else f"{row.paper_params:g}",
+                exact,
+                result["macs"] / 1e9,
+                "" if row.paper_macs is None else f"{row.paper_macs:g}",
+                "" if row.paper_accuracy is None else f"{row.paper_accuracy:.2f}",
+            )
+        )
+    notes = sorted({r["row"].note for r in results if r["row"].note})
+    for note in notes:
+        out(f"note: {note}")
+    differs = [r["row"].name for r in results if r["exact_match"] is False]
+    return 1 if differs else 0
+
+
 # --- list ----------------------------------------------------------------------------------------
 
-LISTS = ("blocks", "models", "datasets", "recipes")
+LISTS = ("blocks", "models", "datasets", "recipes", "tables")
 
 
 def list_parser():
     p = Parser(
         prog=f"{PROG} list",
-        description="List what exists: attention blocks, model families, data sets, recipes.",
+        description="List what exists: attention blocks, model families, data sets, recipes "
+        "and the papers' tables (keras-attention reproduce).",
     )
     p.add_argument("what", nargs="?", choices=LISTS, help="one list only (default: all)")
     return p
 
 
 def list_command(argv, out=print):
-    from keras_attention import catalog, recipes
+    from keras_attention import catalog, papers, recipes
 
     args = list_parser().parse_args(argv)
     sections = {
@@ -509,6 +722,7 @@ def list_command(argv, out=print):
         "recipes": [
             (name, recipe.description.split(": ")[0]) for name, recipe in recipes.RECIPES.items()
         ],
+        "tables": [(name, table.title) for name, table in papers.TABLES.items()],
     }
     for what in [args.what] if args.what else LISTS:
         out(f"{what}:")
@@ -604,6 +818,8 @@ HANDLERS = {
     "train": train_command,
     "tune": tune_command,
     "export": export_command,
+    "compare": compare_command,
+    "reproduce": reproduce_command,
     "list": list_command,
     "profile": profile_command,
 }

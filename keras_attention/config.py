@@ -35,6 +35,9 @@ class TrainConfig:
     feed_attention: bool = True
     aux_loss_weights: tuple = None
     attention_kwargs: dict = dataclasses.field(default_factory=dict)
+    # Further arguments of the model factory (batchnorm, stride_on, aux_dropout, ...); the
+    # recipe's batchnorm is used unless one is given here.
+    model_kwargs: dict = dataclasses.field(default_factory=dict)
     seed: int = 0
     data_dir: str = None
     manual_dir: str = None
@@ -105,10 +108,16 @@ class TrainConfig:
             raise ValueError(
                 "attention_kwargs/reduction: block options given with attention 'none'"
             )
-        if not isinstance(self.attention_kwargs, dict):
+        for name in ("attention_kwargs", "model_kwargs"):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(
+                    f"{name}: expected a mapping of NAME=VALUE arguments, got "
+                    f"{getattr(self, name)!r}"
+                )
+        batchnorm = self.model_kwargs.get("batchnorm", "keras")
+        if batchnorm not in ("keras", "torch"):
             raise ValueError(
-                f"attention_kwargs: expected a mapping of block arguments, got "
-                f"{self.attention_kwargs!r}"
+                f"model_kwargs: batchnorm must be 'keras' or 'torch', got {batchnorm!r}"
             )
         return self
 

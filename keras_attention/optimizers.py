@@ -1,5 +1,5 @@
 """Optimizers with the papers' semantics: weight decay coupled to the gradient (PyTorch's
-`weight_decay`, TF-slim's L2 regulariser) and TF1's RMSProp.
+`weight_decay`, TF-slim's L2 regulariser), PyTorch's SGD momentum and TF1's RMSProp.
 
 Keras 3's `weight_decay=` is decoupled (AdamW-style: `w -= lr * wd * w` outside the momentum).
 The papers' recipes add `wd * w` to the gradient before momentum, which with SGD at lr 0.1 gives
@@ -37,10 +37,12 @@ class CoupledWeightDecay:
                 if trainable_variables is not None
                 else self._trainable_variables
             )
+            # convert_to_tensor, not cast: TensorFlow would round a Python float to float32.
+            decay = self.coupled_weight_decay
             grads = [
                 g
                 if g is None or not _decays(v, self.decay_scope)
-                else g + ops.cast(self.coupled_weight_decay, g.dtype) * ops.cast(v, g.dtype)
+                else g + ops.convert_to_tensor(decay, g.dtype) * ops.cast(v, g.dtype)
                 for g, v in zip(grads, variables, strict=True)
             ]
         return super().apply(grads, trainable_variables)
@@ -60,6 +62,50 @@ class SGD(CoupledWeightDecay, keras.optimizers.SGD):
     With momentum m and Nesterov off, one step is `b = m * b + (g + wd * w)`, `w -= lr * b`
     (Keras' velocity is `-lr * b`, the same update while the learning rate is constant).
     """
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class TorchSGD(CoupledWeightDecay, keras.optimizers.SGD):
+    """SGD with `torch.optim.SGD`'s semantics, for the recipes ported from PyTorch code.
+
+    The momentum buffer holds gradients and the current learning rate multiplies the step:
+    `g = grad + wd * w` (coupled weight decay), `b = momentum * b + g` (`b = g` at the first
+    step), `d = g + momentum * b` with Nesterov or `d = b` without, `w -= lr_t * d`.
+
+    Keras' SGD (and `keras_attention.optimizers.SGD`) keeps `v = momentum * v - lr * g`: the
+    rate is folded into the buffer, so the two agree only while the rate is constant. During
+    a warm-up Keras' steps are smaller than PyTorch's, and after a drop they stay several times
+    larger for tens of steps, because the buffer still carries the old rate. Written here
+    because Keras has no optimizer with PyTorch's buffer (dampening is 0, as PyTorch's default).
+
+    Args:
+        learning_rate: a float or a `LearningRateSchedule` (called with the step).
+        momentum: PyTorch's `momentum` (0.9 in the recipes).
+        nesterov: Nesterov momentum as PyTorch computes it.
+        coupled_weight_decay: PyTorch's `weight_decay`, added to the gradient.
+        decay_scope: `"all"` trainable variables (PyTorch's default) or `"kernels"`.
+        **kwargs: the base optimizer's arguments (`use_ema`, `clipnorm`, ...).
+
+    Example:
+
+    >>> optimizer = TorchSGD(0.1, momentum=0.9, nesterov=True, coupled_weight_decay=5e-4)
+    >>> optimizer.momentum
+    0.9
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        learning_rate = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        if self.momentum == 0:
+            self.assign_sub(variable, ops.multiply(gradient, learning_rate))
+            return
+        # convert_to_tensor, not cast: TensorFlow would round a Python float to float32 first.
+        momentum = ops.convert_to_tensor(self.momentum, variable.dtype)
+        buffer = self.momentums[self._get_variable_index(variable)]
+        # The buffer starts at 0, so the first step gives b = g, as PyTorch's first step.
+        self.assign(buffer, ops.add(ops.multiply(buffer, momentum), gradient))
+        step = ops.add(gradient, ops.multiply(buffer, momentum)) if self.nesterov else buffer
+        self.assign_sub(variable, ops.multiply(step, learning_rate))
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")

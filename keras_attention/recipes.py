@@ -18,7 +18,8 @@ class Recipe:
 
     name: str
     description: str
-    optimizer_name: str  # "sgd" or "rmsprop"
+    # "torch_sgd" (PyTorch's momentum semantics), "sgd" (Keras') or "rmsprop" (TF1's)
+    optimizer_name: str
     learning_rate: float
     reference_batch_size: int
     epochs: int
@@ -40,6 +41,9 @@ class Recipe:
     aux_loss_weights: tuple = ()
     spem_alpha: float = 0.1
     augmentation: str = "none"  # a keras_attention.data augmentation name
+    # How the models' BatchNormalization updates its moving variance: "torch" (unbiased, as the
+    # PyTorch code the recipe comes from) or "keras".
+    batchnorm: str = "keras"
 
     def scaled_learning_rate(self, batch_size=None):
         return self.learning_rate * (batch_size or self.batch_size) / self.reference_batch_size
@@ -71,6 +75,8 @@ class Recipe:
             use_ema=self.ema_momentum > 0,
             ema_momentum=self.ema_momentum or 0.99,
         )
+        if self.optimizer_name == "torch_sgd":
+            return optimizers.TorchSGD(momentum=self.momentum, nesterov=self.nesterov, **common)
         if self.optimizer_name == "sgd":
             return optimizers.SGD(momentum=self.momentum, nesterov=self.nesterov, **common)
         if self.optimizer_name == "rmsprop":
@@ -98,10 +104,10 @@ RECIPES = {
             name="mobilenet_v2",
             description=(
                 "MobileNetV2 paper section 6.1 as the official TF-slim run: RMSProp (TF1: mean "
-                "square from 1, epsilon 1.0 inside the square root), decay 0.9, momentum 0.9, "
-                "lr 0.045 at batch 96, x0.98 every 2.5 epochs (staircase), L2 4e-5 on conv and "
-                "Dense kernels, label smoothing 0.1, dropout 0.2, weight EMA 0.9999; SSANet ran "
-                "400 epochs."
+                "square from 1, epsilon 1.0 inside the square root), decay 0.9, momentum 0.9, lr "
+                "0.045 at batch 96, x0.98 every 2.5 epochs (staircase), L2 4e-5 on conv and Dense "
+                "kernels, label smoothing 0.1, dropout 0.2, weight EMA 0.9999; SSANet ran 400 "
+                "epochs."
             ),
             optimizer_name="rmsprop",
             learning_rate=0.045,
@@ -124,12 +130,14 @@ RECIPES = {
         Recipe(
             name="se_r_cifar",
             description=(
-                "SE-R paper, CIFAR-100: SGD with Nesterov momentum 0.9, lr 0.1 at batch 128, "
-                "1 epoch linear warm-up, /5 at epochs 60, 120, 160, 200 epochs, coupled weight "
-                "decay 5e-4, aux loss weights (0.3, 0.3) for depth 50 (34: 0.4, 0.4; 101: 0.3, "
-                "0.2); pad-4 crop, flip, rotation 15 degrees, mean/std normalisation."
+                "SE-R paper, CIFAR-100: SGD (PyTorch semantics) with Nesterov momentum 0.9, lr 0.1 "
+                "at batch 128, 1 epoch linear warm-up, /5 at epochs 60, 120, 160, 200 epochs, "
+                "coupled weight decay 5e-4, aux loss weights (0.3, 0.3) for depth 50 (34: 0.4, "
+                "0.4; 101: 0.3, 0.2); pad-4 crop, flip, rotation 15 degrees, mean/std "
+                "normalisation."
             ),
-            optimizer_name="sgd",
+            optimizer_name="torch_sgd",
+            batchnorm="torch",
             learning_rate=0.1,
             reference_batch_size=128,
             epochs=200,
@@ -146,11 +154,12 @@ RECIPES = {
         Recipe(
             name="spem_cifar",
             description=(
-                "SPEM paper, CIFAR: SGD momentum 0.9, lr 0.1 at batch 128, x0.1 at epochs 81 "
-                "and 122, 164 epochs, coupled weight decay 1e-4, SPEM penalty alpha 0.1; pad-4 "
-                "crop, flip, normalisation."
+                "SPEM paper, CIFAR: SGD (PyTorch semantics) momentum 0.9, lr 0.1 at batch 128, "
+                "x0.1 at epochs 81 and 122, 164 epochs, coupled weight decay 1e-4, SPEM penalty "
+                "alpha 0.1; pad-4 crop, flip, normalisation."
             ),
-            optimizer_name="sgd",
+            optimizer_name="torch_sgd",
+            batchnorm="torch",
             learning_rate=0.1,
             reference_batch_size=128,
             epochs=164,
@@ -164,11 +173,12 @@ RECIPES = {
         Recipe(
             name="ssa_cifar",
             description=(
-                "SSANet, CIFAR: SGD momentum 0.9, lr 0.1 at batch 100, x0.1 every 50 epochs, "
-                "coupled weight decay 5e-4; pad-4 crop, flip. The write-up gives no epoch "
-                "count: 150 here (three steps of 50)."
+                "SSANet, CIFAR: SGD (PyTorch semantics) momentum 0.9, lr 0.1 at batch 100, x0.1 "
+                "every 50 epochs, coupled weight decay 5e-4; pad-4 crop, flip. The write-up gives "
+                "no epoch count: 150 here (three steps of 50)."
             ),
-            optimizer_name="sgd",
+            optimizer_name="torch_sgd",
+            batchnorm="torch",
             learning_rate=0.1,
             reference_batch_size=100,
             epochs=150,
@@ -181,10 +191,12 @@ RECIPES = {
         Recipe(
             name="resnet_imagenet",
             description=(
-                "ResNet on ImageNet: SGD momentum 0.9, lr 0.1 at batch 256, x0.1 every 30 "
-                "epochs, 90 epochs, coupled weight decay 1e-4; random resized crop 224 + flip."
+                "ResNet on ImageNet: SGD (PyTorch semantics) momentum 0.9, lr 0.1 at batch 256, "
+                "x0.1 every 30 epochs, 90 epochs, coupled weight decay 1e-4; random resized crop "
+                "224 + flip."
             ),
-            optimizer_name="sgd",
+            optimizer_name="torch_sgd",
+            batchnorm="torch",
             learning_rate=0.1,
             reference_batch_size=256,
             epochs=90,
@@ -197,9 +209,9 @@ RECIPES = {
         Recipe(
             name="digits",
             description=(
-                "The bundled digits demo (not from a paper): SGD with Nesterov momentum 0.9, "
-                "lr 0.05 at batch 64, 1 epoch warm-up then cosine decay, 15 epochs, coupled "
-                "weight decay 5e-4, pad-crop and normalisation."
+                "The bundled digits demo (not from a paper): SGD with Nesterov momentum 0.9, lr "
+                "0.05 at batch 64, 1 epoch warm-up then cosine decay, 15 epochs, coupled weight "
+                "decay 5e-4, pad-crop and normalisation."
             ),
             optimizer_name="sgd",
             learning_rate=0.05,

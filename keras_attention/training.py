@@ -162,9 +162,9 @@ def build_model(config, recipe, info):
     attention_kwargs = dict(config.attention_kwargs or {})
     if attention == "spem":
         attention_kwargs.setdefault("alpha", recipe.spem_alpha)
-    options = {}
+    options = {"batchnorm": recipe.batchnorm, **(config.model_kwargs or {})}
     if config.model.startswith("cifar_se_resnet"):
-        options = dict(
+        options.update(
             aux_positions=tuple(config.aux_positions), feed_attention=config.feed_attention
         )
         if config.reduction:

@@ -133,7 +133,8 @@ class AttentionHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         attention = self._value(hp, "attention")
-        attention_kwargs, options = {}, {}
+        # Models train as the recipe's authors trained (its BatchNorm semantics).
+        attention_kwargs, options = {}, {"batchnorm": recipes.get(self.recipe).batchnorm}
         if attention in REDUCTION_BLOCKS:
             with hp.conditional_scope("attention", list(REDUCTION_BLOCKS)):
                 reduction = self._value(hp, "reduction")

@@ -3,6 +3,11 @@
 from keras_attention.layers import registry
 from keras_attention.layers.auxiliary_classifier import AuxiliaryClassifier
 from keras_attention.layers.base import AttentionBlock
+from keras_attention.layers.batch_normalization import (
+    BATCHNORM_KINDS,
+    TorchBatchNormalization,
+    batch_normalization,
+)
 from keras_attention.layers.cbam import CBAM
 from keras_attention.layers.coordinate_attention import CoordinateAttention
 from keras_attention.layers.eca import ECA
@@ -23,6 +28,7 @@ from keras_attention.layers.srm import SRM
 __all__ = [
     "AttentionBlock",
     "AuxiliaryClassifier",
+    "BATCHNORM_KINDS",
     "CBAM",
     "CoordinateAttention",
     "ECA",
@@ -33,8 +39,10 @@ __all__ = [
     "SPEM",
     "SRM",
     "SquashSpatialAttention",
+    "TorchBatchNormalization",
     "SqueezeExcitation",
     "adaptive_average_pool",
+    "batch_normalization",
     "get",
     "global_pool",
     "names",

@@ -10,6 +10,7 @@ from keras_attention.layers.base import (
     layer_label,
     standardize_data_format,
 )
+from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
 from keras_attention.layers.pooling import adaptive_average_pool
 
 
@@ -29,6 +30,8 @@ class AuxiliaryClassifier(InputHandling, keras.layers.Layer):
         dropout: dropout rate between the fully connected layers (0.7).
         epsilon: BatchNormalization epsilon (1e-3, as GoogLeNet's BasicConv2d).
         momentum: BatchNormalization momentum in Keras' convention (PyTorch's 0.1 is 0.9).
+        batchnorm: `"keras"` or `"torch"`: how its BatchNormalization updates the moving
+            variance in training (`"torch"`: PyTorch's unbiased update, for PyTorch recipes).
         data_format: `"channels_last"` or `"channels_first"`.
 
     Call arguments:
@@ -54,6 +57,7 @@ class AuxiliaryClassifier(InputHandling, keras.layers.Layer):
         dropout=0.7,
         epsilon=1e-3,
         momentum=0.9,
+        batchnorm="keras",
         data_format=None,
         **kwargs,
     ):
@@ -68,6 +72,7 @@ class AuxiliaryClassifier(InputHandling, keras.layers.Layer):
         check_number(owner, "momentum", momentum, 0.0, 1.0)
         self.epsilon = epsilon
         self.momentum = momentum
+        self.batchnorm = check_batchnorm(batchnorm, owner)
         self.data_format = standardize_data_format(data_format)
         self.conv = keras.layers.Conv2D(
             self.conv_filters,
@@ -77,7 +82,8 @@ class AuxiliaryClassifier(InputHandling, keras.layers.Layer):
             dtype=self.dtype_policy,
             name="conv",
         )
-        self.norm = keras.layers.BatchNormalization(
+        self.norm = batch_normalization(
+            batchnorm,
             axis=channel_axis(self.data_format),
             epsilon=epsilon,
             momentum=momentum,
@@ -128,6 +134,7 @@ class AuxiliaryClassifier(InputHandling, keras.layers.Layer):
                 "dropout": self.dropout_rate,
                 "epsilon": self.epsilon,
                 "momentum": self.momentum,
+                "batchnorm": self.batchnorm,
                 "data_format": self.data_format,
             }
         )

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
+from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 
 
@@ -21,6 +22,8 @@ class CBAM(AttentionBlock):
         reduction: reduction ratio of the channel MLP (16).
         kernel_size: size of the spatial convolution (7).
         pooling: pooling modes of the channel attention (`("avg", "max")`).
+        batchnorm: `"keras"` or `"torch"`: how its BatchNormalization updates the moving
+            variance in training (`"torch"`: PyTorch's unbiased update, for PyTorch recipes).
         data_format: `"channels_last"` or `"channels_first"`.
 
     Call arguments:
@@ -35,13 +38,20 @@ class CBAM(AttentionBlock):
     """
 
     def __init__(
-        self, reduction=16, kernel_size=7, pooling=("avg", "max"), data_format=None, **kwargs
+        self,
+        reduction=16,
+        kernel_size=7,
+        pooling=("avg", "max"),
+        batchnorm="keras",
+        data_format=None,
+        **kwargs,
     ):
         super().__init__(data_format=data_format, **kwargs)
         check_integer(layer_label(self), "reduction", reduction)
         check_integer(layer_label(self), "kernel_size", kernel_size)
         self.reduction = reduction
         self.kernel_size = kernel_size
+        self.batchnorm = check_batchnorm(batchnorm, layer_label(self))
         self.pooling = tuple(pooling) if not isinstance(pooling, str) else pooling
         policy = self.statistics_policy()
         self.channel_attention = SqueezeExcitation(
@@ -61,7 +71,8 @@ class CBAM(AttentionBlock):
             name="spatial_conv",
         )
         # CBAM's BasicConv uses BatchNorm2d(eps=1e-5, momentum=0.01): Keras momentum 0.99.
-        self.spatial_norm = keras.layers.BatchNormalization(
+        self.spatial_norm = batch_normalization(
+            batchnorm,
             axis=self.channel_axis,
             epsilon=1e-5,
             momentum=0.99,
@@ -102,6 +113,7 @@ class CBAM(AttentionBlock):
                 "reduction": self.reduction,
                 "kernel_size": self.kernel_size,
                 "pooling": self.pooling,
+                "batchnorm": self.batchnorm,
             }
         )
         return config

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
+from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
 
 
 def hard_swish(x):
@@ -22,6 +23,8 @@ class CoordinateAttention(AttentionBlock):
     Args:
         reduction: reduction ratio of the shared transform (32).
         min_units: lower bound on its channels (8).
+        batchnorm: `"keras"` or `"torch"`: how its BatchNormalization updates the moving
+            variance in training (`"torch"`: PyTorch's unbiased update, for PyTorch recipes).
         data_format: `"channels_last"` or `"channels_first"`.
 
     Call arguments:
@@ -35,13 +38,15 @@ class CoordinateAttention(AttentionBlock):
     (2, 8, 6, 32)
     """
 
-    def __init__(self, reduction=32, min_units=8, data_format=None, **kwargs):
+    def __init__(self, reduction=32, min_units=8, batchnorm="keras", data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
         check_integer(layer_label(self), "reduction", reduction)
         check_integer(layer_label(self), "min_units", min_units)
         self.reduction = reduction
         self.min_units = min_units
-        self.norm = keras.layers.BatchNormalization(
+        self.batchnorm = check_batchnorm(batchnorm, layer_label(self))
+        self.norm = batch_normalization(
+            batchnorm,
             axis=self.channel_axis,
             epsilon=1e-5,
             momentum=0.9,
@@ -87,5 +92,11 @@ class CoordinateAttention(AttentionBlock):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"reduction": self.reduction, "min_units": self.min_units})
+        config.update(
+            {
+                "reduction": self.reduction,
+                "min_units": self.min_units,
+                "batchnorm": self.batchnorm,
+            }
+        )
         return config

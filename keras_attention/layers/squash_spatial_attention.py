@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, check_number, layer_label
+from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
 from keras_attention.layers.grouping import check_groups, expand_groups, grouped_saliency
 from keras_attention.layers.pooling import GlobalPooling, bounded
 
@@ -25,6 +26,8 @@ class SquashSpatialAttention(AttentionBlock):
         groups: number of channel groups (1 = the paper's block).
         epsilon: BatchNormalization epsilon (PyTorch's 1e-5 by default).
         momentum: BatchNormalization momentum in Keras' convention (PyTorch's 0.1 is 0.9).
+        batchnorm: `"keras"` or `"torch"`: how its BatchNormalization updates the moving
+            variance in training (`"torch"`: PyTorch's unbiased update, for PyTorch recipes).
         data_format: `"channels_last"` or `"channels_first"`.
 
     Call arguments:
@@ -39,7 +42,14 @@ class SquashSpatialAttention(AttentionBlock):
     """
 
     def __init__(
-        self, squash="avg", groups=1, epsilon=1e-5, momentum=0.9, data_format=None, **kwargs
+        self,
+        squash="avg",
+        groups=1,
+        epsilon=1e-5,
+        momentum=0.9,
+        batchnorm="keras",
+        data_format=None,
+        **kwargs,
     ):
         super().__init__(data_format=data_format, **kwargs)
         self.squash = squash
@@ -48,11 +58,13 @@ class SquashSpatialAttention(AttentionBlock):
         check_number(layer_label(self), "momentum", momentum, 0.0, 1.0)
         self.epsilon = epsilon
         self.momentum = momentum
+        self.batchnorm = check_batchnorm(batchnorm, layer_label(self))
         policy = self.statistics_policy()
         self.squash_pool = GlobalPooling(
             squash, data_format=self.data_format, dtype=policy, name="squash"
         )
-        self.norm = keras.layers.BatchNormalization(
+        self.norm = batch_normalization(
+            batchnorm,
             axis=self.channel_axis,
             epsilon=epsilon,
             momentum=momentum,
@@ -86,6 +98,7 @@ class SquashSpatialAttention(AttentionBlock):
                 "groups": self.groups,
                 "epsilon": self.epsilon,
                 "momentum": self.momentum,
+                "batchnorm": self.batchnorm,
             }
         )
         return config

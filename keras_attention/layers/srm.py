@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_number, layer_label
+from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
 from keras_attention.layers.pooling import spatial_moments
 
 
@@ -17,6 +18,8 @@ class SRM(AttentionBlock):
 
     Args:
         epsilon: added to the variance before the square root (1e-5).
+        batchnorm: `"keras"` or `"torch"`: how its BatchNormalization updates the moving
+            variance in training (`"torch"`: PyTorch's unbiased update, for PyTorch recipes).
         data_format: `"channels_last"` or `"channels_first"`.
 
     Call arguments:
@@ -30,12 +33,18 @@ class SRM(AttentionBlock):
     (2, 8, 8, 16)
     """
 
-    def __init__(self, epsilon=1e-5, data_format=None, **kwargs):
+    def __init__(self, epsilon=1e-5, batchnorm="keras", data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
         self.epsilon = check_number(layer_label(self), "epsilon", epsilon, low=0.0)
+        self.batchnorm = check_batchnorm(batchnorm, layer_label(self))
         # BatchNorm2d on (N, C, 1, 1) is a BatchNorm over the channels of (N, C).
-        self.norm = keras.layers.BatchNormalization(
-            axis=-1, epsilon=1e-5, momentum=0.9, dtype=self.statistics_policy(), name="norm"
+        self.norm = batch_normalization(
+            batchnorm,
+            axis=-1,
+            epsilon=1e-5,
+            momentum=0.9,
+            dtype=self.statistics_policy(),
+            name="norm",
         )
 
     def build(self, input_shape):
@@ -53,5 +62,5 @@ class SRM(AttentionBlock):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"epsilon": self.epsilon})
+        config.update({"epsilon": self.epsilon, "batchnorm": self.batchnorm})
         return config

@@ -7,6 +7,7 @@ import keras
 
 from keras_attention import layers as attention_layers
 from keras_attention.layers.base import channel_axis, standardize_data_format
+from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
 
 
 class Builder:
@@ -15,10 +16,22 @@ class Builder:
     With `symmetric_padding` (the default, for models from PyTorch code), strided convolutions
     pad symmetrically (`ZeroPadding2D` then `"valid"`), as PyTorch's `padding=k // 2` does;
     Keras' `"same"` pads only the bottom/right for even inputs, as TensorFlow models do.
+
+    `batchnorm="torch"` makes every BatchNormalization update its moving variance as PyTorch
+    does (`TorchBatchNormalization`), for models trained with a recipe ported from PyTorch;
+    `"keras"` uses Keras' layer.
     """
 
-    def __init__(self, data_format=None, bn_epsilon=1e-5, bn_momentum=0.9, symmetric_padding=True):
+    def __init__(
+        self,
+        data_format=None,
+        bn_epsilon=1e-5,
+        bn_momentum=0.9,
+        symmetric_padding=True,
+        batchnorm="keras",
+    ):
         self.data_format = standardize_data_format(data_format)
+        self.batchnorm = check_batchnorm(batchnorm, "model")
         self.bn_epsilon = bn_epsilon
         self.bn_momentum = bn_momentum
         self.symmetric_padding = symmetric_padding
@@ -49,7 +62,8 @@ class Builder:
         return keras.layers.Conv2D(filters, kernel_size, **common)(x)
 
     def batch_norm(self, x, name, epsilon=None):
-        return keras.layers.BatchNormalization(
+        return batch_normalization(
+            self.batchnorm,
             axis=self.channel_axis,
             epsilon=self.bn_epsilon if epsilon is None else epsilon,
             momentum=self.bn_momentum,

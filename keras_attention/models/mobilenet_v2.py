@@ -56,6 +56,7 @@ def mobilenet_v2(
     dropout=0.0,
     data_format=None,
     attention_kwargs=None,
+    batchnorm="keras",
     name=None,
 ):
     """MobileNetV2 with a width multiplier, laid out as `keras.applications.MobileNetV2`
@@ -72,6 +73,8 @@ def mobilenet_v2(
             none).
         data_format: `"channels_last"` or `"channels_first"`.
         attention_kwargs: arguments for every attention block.
+        batchnorm: `"keras"` or `"torch"`: the moving-variance update of every BatchNormalization,
+            the blocks' included (`"torch"`: PyTorch's unbiased update).
 
     Example:
 
@@ -81,8 +84,16 @@ def mobilenet_v2(
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
         raise ValueError(f"mobilenet_v2: alpha (the width multiplier) must be > 0, got {alpha!r}.")
     check_classes("mobilenet_v2", num_classes)
-    b = Builder(data_format, bn_epsilon=1e-3, bn_momentum=0.999, symmetric_padding=False)
-    spec = AttentionSpec(attention, b.data_format, kwargs=attention_kwargs)
+    b = Builder(
+        data_format,
+        bn_epsilon=1e-3,
+        bn_momentum=0.999,
+        symmetric_padding=False,
+        batchnorm=batchnorm,
+    )
+    spec = AttentionSpec(
+        attention, b.data_format, defaults={"batchnorm": batchnorm}, kwargs=attention_kwargs
+    )
     inputs = keras.Input(input_shape)
     x = b.conv(inputs, make_divisible(32 * alpha), 3, 2, name="stem_conv")
     x = _relu6("stem_relu")(b.batch_norm(x, name="stem_bn"))

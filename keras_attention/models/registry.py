@@ -2,6 +2,8 @@
 `cifar_se_resnet50`, `resnet50`, `mobilenet_v2`, `mobilenet_v2_0.5` (see
 `keras_attention.catalog.MODEL_FAMILIES`)."""
 
+import inspect
+
 from keras_attention.catalog import parse_model as parse
 from keras_attention.models.mobilenet_v2 import mobilenet_v2
 from keras_attention.models.resnet import cifar_resnet, resnet
@@ -17,23 +19,38 @@ def build(
     input_shape=(32, 32, 3),
     attention_kwargs=None,
     dropout=0.0,
-    **se_resnet_options,
+    **options,
 ):
-    """Builds a model by name. `se_resnet_options` (reduction, aux_positions, feed_attention,
-    aux_context, stop_gradient) go to `cifar_se_resnet`."""
+    """Builds a model by name.
+
+    `options` go to the family's factory: `batchnorm` to every family; `reduction`,
+    `aux_positions`, `feed_attention`, `aux_context`, `stop_gradient` and `aux_dropout` to
+    `cifar_se_resnet`; `stride_on` to `resnet`; `block` to the CIFAR ResNets. An option the
+    family does not take is a ValueError naming it.
+    """
     family, number = parse(name)
     common = dict(
         num_classes=num_classes, input_shape=input_shape, attention_kwargs=attention_kwargs
     )
-    if family == "cifar_se_resnet":
-        return cifar_se_resnet(number, attention=attention or "se", **common, **se_resnet_options)
-    if se_resnet_options.get("aux_positions"):
+    if options.get("aux_positions") and family != "cifar_se_resnet":
         raise ValueError(
             f"aux_positions: auxiliary classifiers are an option of cifar_se_resnet models, "
-            f"not of {name!r}; got aux_positions={tuple(se_resnet_options['aux_positions'])}."
+            f"not of {name!r}; got aux_positions={tuple(options['aux_positions'])}."
         )
-    if family in ("cifar_resnet", "preact_resnet"):
-        return cifar_resnet(number, attention, preact=family == "preact_resnet", **common)
-    if family == "resnet":
-        return resnet(number, attention, **common)
-    return mobilenet_v2(number, attention, dropout=dropout, **common)
+    if family == "cifar_se_resnet":
+        factory, args = cifar_se_resnet, dict(attention=attention or "se")
+    elif family in ("cifar_resnet", "preact_resnet"):
+        factory, args = cifar_resnet, dict(attention=attention, preact=family == "preact_resnet")
+    elif family == "resnet":
+        factory, args = resnet, dict(attention=attention)
+    else:
+        factory, args = mobilenet_v2, dict(attention=attention, dropout=dropout)
+    accepted = set(inspect.signature(factory).parameters)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        takes = sorted(accepted - set(common) - set(args) - {"depth", "alpha"})
+        raise ValueError(
+            f"model_kwargs: {name!r} ({factory.__name__}) takes no option {', '.join(unknown)}; "
+            f"it takes {', '.join(takes)}."
+        )
+    return factory(number, **args, **common, **options)

@@ -118,6 +118,7 @@ def cifar_resnet(
     include_top=True,
     data_format=None,
     attention_kwargs=None,
+    batchnorm="keras",
     name=None,
 ):
     """The CIFAR ResNet of the SPEM code: three stages of 16/32/64 planes.
@@ -134,6 +135,9 @@ def cifar_resnet(
         include_top: whether to end with global average pooling and the Dense head (logits).
         data_format: `"channels_last"` or `"channels_first"`.
         attention_kwargs: arguments for every attention block.
+        batchnorm: `"keras"` or `"torch"`: the moving-variance update of every BatchNormalization,
+            the blocks' included (`"torch"`, PyTorch's unbiased update, trains as the
+            authors' PyTorch code; `keras_attention.papers` presets use it).
 
     Example:
 
@@ -144,8 +148,10 @@ def cifar_resnet(
     block = block or cifar_block(depth)
     n = check_cifar_depth(depth, block)
     check_classes("cifar_resnet", num_classes)
-    b = Builder(data_format)
-    spec = AttentionSpec(attention, b.data_format, kwargs=attention_kwargs)
+    b = Builder(data_format, batchnorm=batchnorm)
+    spec = AttentionSpec(
+        attention, b.data_format, defaults={"batchnorm": batchnorm}, kwargs=attention_kwargs
+    )
     inputs = keras.Input(input_shape)
     x = b.conv(inputs, 16, 3, name="stem_conv")
     if not preact:
@@ -176,6 +182,7 @@ def resnet(
     data_format=None,
     attention_kwargs=None,
     stride_on="1x1",
+    batchnorm="keras",
     name=None,
 ):
     """ImageNet ResNet-18/34/50/101/152, convolutions without bias as in the SE and SSA code.
@@ -194,6 +201,9 @@ def resnet(
         data_format: `"channels_last"` or `"channels_first"`.
         attention_kwargs: arguments for every attention block (SE's default reduction is 16).
         stride_on: `"1x1"` or `"3x3"`: which convolution of a bottleneck strides.
+        batchnorm: `"keras"` or `"torch"`: the moving-variance update of every BatchNormalization,
+            the blocks' included (`"torch"`, PyTorch's unbiased update, trains as the
+            authors' PyTorch code; `keras_attention.papers` presets use it).
 
     Example:
 
@@ -204,11 +214,13 @@ def resnet(
         raise ValueError(f"resnet: depth must be one of {sorted(IMAGENET_BLOCKS)}, got {depth}.")
     check_classes("resnet", num_classes)
     block, counts = IMAGENET_BLOCKS[depth]
-    b = Builder(data_format)
+    b = Builder(data_format, batchnorm=batchnorm)
     inputs = keras.Input(input_shape)
     x = b.conv(inputs, 64, 7, 2, name="stem_conv")
     x = keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
-    spec = AttentionSpec(attention, b.data_format, kwargs=attention_kwargs)
+    spec = AttentionSpec(
+        attention, b.data_format, defaults={"batchnorm": batchnorm}, kwargs=attention_kwargs
+    )
     # Max pool with PyTorch's symmetric padding of 1 (after ReLU, zeros never win the max).
     x = keras.layers.ZeroPadding2D(1, data_format=b.data_format, name="stem_pool_pad")(x)
     x = keras.layers.MaxPooling2D(3, 2, data_format=b.data_format, name="stem_pool")(x)

@@ -25,6 +25,7 @@ def cifar_se_resnet(
     input_shape=(32, 32, 3),
     data_format=None,
     attention_kwargs=None,
+    batchnorm="keras",
     name=None,
 ):
     """SE-ResNet for CIFAR as in the SE-R paper's code (the pytorch-cifar100 layout).
@@ -52,6 +53,9 @@ def cifar_se_resnet(
         input_shape: input shape without batch.
         data_format: `"channels_last"` or `"channels_first"`.
         attention_kwargs: further arguments for every attention block.
+        batchnorm: `"keras"` or `"torch"`: the moving-variance update of every BatchNormalization,
+            the blocks' included (`"torch"`, PyTorch's unbiased update, trains as the
+            authors' PyTorch code; `keras_attention.papers` presets use it).
 
     Returns:
         A model with outputs named `main`, then `aux1`, `aux2`, ... (logits) when there are
@@ -75,7 +79,10 @@ def cifar_se_resnet(
             f"stage), got {tuple(aux_positions)}."
         )
     spec = AttentionSpec(
-        attention, data_format, defaults={"reduction": reduction}, kwargs=attention_kwargs
+        attention,
+        data_format,
+        defaults={"reduction": reduction, "batchnorm": batchnorm},
+        kwargs=attention_kwargs,
     )
     if feed_attention and positions:
         factory = (
@@ -90,7 +97,7 @@ def cifar_se_resnet(
                 f"feed_attention=False for auxiliary heads that do not feed attention (SE-A)."
             )
     block, counts = IMAGENET_BLOCKS[depth]
-    b = Builder(data_format)
+    b = Builder(data_format, batchnorm=batchnorm)
     inputs = keras.Input(input_shape)
     x = b.conv(inputs, 64, 3, use_bias=True, name="stem_conv")
     x = keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
@@ -102,7 +109,11 @@ def cifar_se_resnet(
             return None
         index = len(aux_outputs) + 1
         logits = AuxiliaryClassifier(
-            num_classes, dropout=aux_dropout, data_format=b.data_format, name=f"aux{index}"
+            num_classes,
+            dropout=aux_dropout,
+            batchnorm=batchnorm,
+            data_format=b.data_format,
+            name=f"aux{index}",
         )(features)
         aux_outputs.append(logits)
         if not feed_attention:
