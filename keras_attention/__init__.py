@@ -29,7 +29,7 @@ from keras_attention.profiling import Profile, profile
 __version__ = "0.2.0"
 
 # Submodules that need TensorFlow (or matplotlib), loaded when first used.
-_LAZY = ("cli", "comparison", "data", "export", "training", "tuning")
+_LAZY = ("cli", "comparison", "data", "export", "training", "tuning", "visualize")
 
 __all__ = [
     "Profile",

@@ -123,8 +123,14 @@ class AttentionBlock(InputHandling, keras.layers.Layer):
     """Base class of the attention blocks: output = input * attention map.
 
     Subclasses create their weights in `build` (calling `self.input_channels(input_shape)`
-    first) and implement `call`, computing the map from `self.statistics_input(inputs)` and
-    returning `self.rescale(inputs, attention)`.
+    first) and implement `compute_attention` (the block's maps by name, computed from
+    `self.statistics_input(inputs)`) and `gate` (the maps combined into the one tensor the
+    input is multiplied by). `call` is `rescale(inputs, gate(compute_attention(inputs)))`, so
+    the maps that `attention()` returns are by construction the ones the block applies.
+
+    Maps are gates in [0, 1]: channel weights `(batch, channels)`, spatial maps
+    `(batch, height, width)`; maps with both a channel (or group) axis and spatial axes
+    follow the block's `data_format`.
 
     Args:
         data_format: `"channels_last"` or `"channels_first"`; defaults to
@@ -176,8 +182,45 @@ class AttentionBlock(InputHandling, keras.layers.Layer):
             return vector[:, None, None, :]
         return vector[:, :, None, None]
 
+    def spatial_map(self, saliency):
+        """Reshapes a `(batch, height, width)` map so that it broadcasts over a feature map."""
+        return ops.expand_dims(saliency, self.channel_axis)
+
     def rescale(self, x, attention):
         return ops.multiply(x, ops.cast(attention, x.dtype))
+
+    def compute_attention(self, inputs, training=None):
+        """The block's attention maps by name (a dict of tensors); see the class docstring."""
+        raise NotImplementedError(f"{type(self).__name__} must implement compute_attention.")
+
+    def gate(self, maps):
+        """The maps of `compute_attention` as one tensor that broadcasts over the input."""
+        raise NotImplementedError(f"{type(self).__name__} must implement gate.")
+
+    def call(self, inputs, training=None):
+        return self.rescale(inputs, self.gate(self.compute_attention(inputs, training=training)))
+
+    def attention(self, inputs, training=False, **kwargs):
+        """The block's attention maps for `inputs`, by name: the gates `call` multiplies the
+        input by (built on first use).
+
+        Args:
+            inputs: a feature map the block accepts.
+            training: whether normalisation inside the block uses batch statistics.
+            **kwargs: further call arguments (SE-R's `context`).
+
+        Returns:
+            A dict of tensors: `"channel"` `(batch, channels)` for channel gates, `"spatial"`
+            `(batch, height, width)` for one spatial map (grouped blocks: one map per group,
+            with the group axis where `data_format` puts channels), coordinate attention's
+            `"height"` and `"width"` gates.
+        """
+        if not self.built:
+            self(inputs, **kwargs)
+        inputs = ops.convert_to_tensor(inputs)
+        if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(inputs.dtype)):
+            inputs = ops.cast(inputs, self.compute_dtype)
+        return self.compute_attention(inputs, training=training, **kwargs)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -89,10 +89,10 @@ class CBAM(AttentionBlock):
         map_shape[self.channel_axis] = 1
         self.spatial_norm.build(tuple(map_shape))
 
-    def call(self, x, training=None):
+    def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
-        channel_gate = self.channel_map(self.channel_attention.channel_weights(stats))
-        refined = stats * channel_gate
+        channel_weights = self.channel_attention.channel_weights(stats)
+        refined = stats * self.channel_map(channel_weights)
         descriptor = ops.concatenate(
             [
                 ops.mean(refined, axis=self.channel_axis, keepdims=True),
@@ -100,11 +100,12 @@ class CBAM(AttentionBlock):
             ],
             axis=self.channel_axis,
         )
-        spatial_gate = ops.sigmoid(
-            self.spatial_norm(self.spatial_conv(descriptor), training=training)
-        )
+        spatial = ops.sigmoid(self.spatial_norm(self.spatial_conv(descriptor), training=training))
+        return {"channel": channel_weights, "spatial": ops.squeeze(spatial, self.channel_axis)}
+
+    def gate(self, maps):
         # One rescale by both gates: x' = Mc * x is never rounded to the compute dtype.
-        return self.rescale(x, channel_gate * spatial_gate)
+        return self.channel_map(maps["channel"]) * self.spatial_map(maps["spatial"])
 
     def get_config(self):
         config = super().get_config()

@@ -73,7 +73,7 @@ class CoordinateAttention(AttentionBlock):
         self.attend_rows.build(tuple(strip))
         self.attend_columns.build(tuple(strip))
 
-    def call(self, x, training=None):
+    def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
         h_axis, w_axis = self.spatial_axes
         height = ops.shape(x)[h_axis]
@@ -86,9 +86,14 @@ class CoordinateAttention(AttentionBlock):
             rows, columns = both[:, :height], both[:, height:]
         else:
             rows, columns = both[:, :, :height], both[:, :, height:]
-        a_rows = ops.sigmoid(self.attend_rows(rows))
-        a_columns = ops.swapaxes(ops.sigmoid(self.attend_columns(columns)), h_axis, w_axis)
-        return self.rescale(x, a_rows * a_columns)
+        # (N, H, 1, C) and (N, W, 1, C), or (N, C, H, 1) and (N, C, W, 1): drop the unit axis.
+        a_rows = ops.squeeze(ops.sigmoid(self.attend_rows(rows)), w_axis)
+        a_columns = ops.squeeze(ops.sigmoid(self.attend_columns(columns)), w_axis)
+        return {"height": a_rows, "width": a_columns}
+
+    def gate(self, maps):
+        h_axis, w_axis = self.spatial_axes
+        return ops.expand_dims(maps["height"], w_axis) * ops.expand_dims(maps["width"], h_axis)
 
     def get_config(self):
         config = super().get_config()

@@ -67,10 +67,12 @@ class ECA(AttentionBlock):
         )
         self.conv.build((None, channels, 1))
 
-    def call(self, x):
+    def compute_attention(self, x, training=None):
         pooled = self.pool(self.statistics_input(x))
-        gate = ops.sigmoid(self.conv(pooled[:, :, None])[:, :, 0])
-        return self.rescale(x, self.channel_map(gate))
+        return {"channel": ops.sigmoid(self.conv(pooled[:, :, None])[:, :, 0])}
+
+    def gate(self, maps):
+        return self.channel_map(maps["channel"])
 
     def get_config(self):
         config = super().get_config()

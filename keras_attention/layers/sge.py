@@ -46,7 +46,7 @@ class SGE(AttentionBlock):
             name="group_bias", shape=(self.groups,), initializer="ones"
         )
 
-    def call(self, x):
+    def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
         # The similarity is computed with the pooled vector divided by `pooled_scale` (so it
         # cannot overflow); the normalisation is the same up to epsilon's scale.
@@ -55,11 +55,18 @@ class SGE(AttentionBlock):
         mean, scale, variance = spatial_moments(similarity, self.data_format, keepdims=True)
         epsilon = self.epsilon / (self.channel_map(pooled_scale) * scale)
         normalised = (similarity - mean) / scale / (ops.sqrt(variance) + epsilon)
-        gate = ops.sigmoid(
+        maps = ops.sigmoid(
             normalised * self.channel_map(self.group_weight[None, :])
             + self.channel_map(self.group_bias[None, :])
         )
-        return self.rescale(x, expand_groups(gate, self.channels, self.data_format))
+        if self.groups == 1:
+            maps = ops.squeeze(maps, self.channel_axis)
+        return {"spatial": maps}
+
+    def gate(self, maps):
+        if self.groups == 1:  # one map broadcasts over every channel
+            return self.spatial_map(maps["spatial"])
+        return expand_groups(maps["spatial"], self.channels, self.data_format)
 
     def get_config(self):
         config = super().get_config()

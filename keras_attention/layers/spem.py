@@ -65,13 +65,15 @@ class SPEM(AttentionBlock):
             )
         self.pooling.build_mix()
 
-    def call(self, x):
+    def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
         reweight_max = self.w2 * global_pool(stats, "max", self.data_format) + self.b2
         reweight_min = self.w2 * global_pool(stats, "min", self.data_format) + self.b2
         excitation = self.w1 * self.pooling.mix(reweight_max, reweight_min) + self.b1
-        attention = ops.sigmoid(reweight_max + reweight_min) * ops.sigmoid(excitation)
-        return self.rescale(x, self.channel_map(attention))
+        return {"channel": ops.sigmoid(reweight_max + reweight_min) * ops.sigmoid(excitation)}
+
+    def gate(self, maps):
+        return self.channel_map(maps["channel"])
 
     def get_config(self):
         config = super().get_config()

@@ -80,15 +80,22 @@ class SquashSpatialAttention(AttentionBlock):
         map_shape[self.channel_axis] = self.groups
         self.norm.build(tuple(map_shape))
 
-    def call(self, x, training=None):
+    def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
         # The products caM_c * x_c use caM divided by its largest value (at least 1), so they
         # stay finite; the saliency is scaled back (huge values give +-inf, never NaN).
         squashed, scale = bounded(self.squash_pool(stats))
         saliency = grouped_saliency(stats, squashed, self.groups, self.data_format, reduce="mean")
         saliency = saliency * self.channel_map(scale)
-        gate = ops.sigmoid(self.norm(saliency, training=training))
-        return self.rescale(x, expand_groups(gate, self.channels, self.data_format))
+        maps = ops.sigmoid(self.norm(saliency, training=training))
+        if self.groups == 1:
+            maps = ops.squeeze(maps, self.channel_axis)
+        return {"spatial": maps}
+
+    def gate(self, maps):
+        if self.groups == 1:  # one map broadcasts over every channel
+            return self.spatial_map(maps["spatial"])
+        return expand_groups(maps["spatial"], self.channels, self.data_format)
 
     def get_config(self):
         config = super().get_config()

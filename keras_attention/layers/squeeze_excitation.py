@@ -133,8 +133,14 @@ class SqueezeExcitation(AttentionBlock):
                 f"with); received context shape {shape} with input shape {x_shape}."
             )
 
+    def compute_attention(self, inputs, training=None, context=None):
+        return {"channel": self.channel_weights(inputs, context)}
+
+    def gate(self, maps):
+        return self.channel_map(maps["channel"])
+
     def call(self, inputs, context=None):
-        return self.rescale(inputs, self.channel_map(self.channel_weights(inputs, context)))
+        return self.rescale(inputs, self.gate(self.compute_attention(inputs, context=context)))
 
     def compute_output_shape(self, inputs_shape, context_shape=None):
         return tuple(inputs_shape)

@@ -52,13 +52,15 @@ class SRM(AttentionBlock):
         self.cfc = self.add_weight(name="cfc", shape=(channels, 2), initializer="zeros")
         self.norm.build((None, channels))
 
-    def call(self, x, training=None):
+    def compute_attention(self, x, training=None):
         mean, scale, variance = spatial_moments(self.statistics_input(x), self.data_format)
         # sqrt(variance + epsilon), without forming the variance (it overflows for huge inputs)
         std = scale * ops.sqrt(variance + self.epsilon / ops.square(scale))
         z = self.cfc[:, 0] * mean + self.cfc[:, 1] * std
-        gate = ops.sigmoid(self.norm(z, training=training))
-        return self.rescale(x, self.channel_map(gate))
+        return {"channel": ops.sigmoid(self.norm(z, training=training))}
+
+    def gate(self, maps):
+        return self.channel_map(maps["channel"])
 
     def get_config(self):
         config = super().get_config()
