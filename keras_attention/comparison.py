@@ -170,13 +170,10 @@ def write_results(results, output_dir, title=None):
 def plot_results(results, path=None, title=None):
     """Accuracy against parameters and against training throughput; returns the Figure
     (saved as `path` when given)."""
-    import matplotlib
+    from keras_attention.figures import new_figure
 
-    if path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    figure, axes = new_figure(1, 2, (10, 4), for_file=path is not None)
+    axes = axes[0]
     for r in results:
         for axis, x in zip(axes, (r["parameters"] / 1e6, r["images_per_second"]), strict=True):
             axis.errorbar(x, 100 * r["accuracy_mean"], yerr=100 * r["accuracy_std"], fmt="o")
@@ -191,7 +188,6 @@ def plot_results(results, path=None, title=None):
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=100)
-        plt.close(figure)
     return figure
 
 

@@ -80,7 +80,8 @@ def export_keras(model, path, inputs=None):
 def export_saved_model(model, path, inputs):
     """`model.export` with a `serve` signature; the reloaded SavedModel is checked."""
     _single_output(model)
-    model.export(path, format="tf_saved_model", verbose=False)
+    with quiet.silenced_stderr():
+        model.export(path, format="tf_saved_model", verbose=False)
     loaded = tf.saved_model.load(path)
     served = loaded.serve(tf.constant(inputs))
     diff = np.abs(np.asarray(served) - model.predict(inputs, verbose=0)).max()
@@ -165,7 +166,8 @@ def convert_tflite(model, mode="float32", representative_inputs=None):
     _single_output(model)
     model = float32_copy(model)
     with tempfile.TemporaryDirectory() as directory:
-        model.export(directory, format="tf_saved_model", verbose=False)
+        with quiet.silenced_stderr():
+            model.export(directory, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(directory)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if mode != "float32":

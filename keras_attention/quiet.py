@@ -7,6 +7,7 @@ still show. `KERAS_ATTENTION_VERBOSE=1` (the command line's `--verbose`) keeps t
 """
 
 import contextlib
+import logging
 import os
 import sys
 
@@ -17,10 +18,15 @@ def verbose():
 
 @contextlib.contextmanager
 def silenced_stderr():
-    """Sends file descriptor 2 to /dev/null for the duration, unless `verbose()`."""
+    """Sends file descriptor 2 to /dev/null for the duration, unless `verbose()`; TensorFlow's
+    Python INFO and WARNING lines (such as "Assets written to", which reach a notebook through
+    `sys.stderr`, not the descriptor) are held back too."""
     if verbose():
         yield
         return
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     sys.stderr.flush()
     saved = os.dup(2)
     try:
@@ -31,3 +37,4 @@ def silenced_stderr():
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
+        logger.setLevel(level)

@@ -75,12 +75,19 @@ class ContinuousCSVLogger(keras.callbacks.CSVLogger):
         super().on_train_begin(logs)
 
 
+def _number(text):
+    """A CSV cell as a float; Keras' CSVLogger writes "NA" for a value an epoch did not have
+    (validation figures without a validation split)."""
+    return float("nan") if text in ("NA", "") else float(text)
+
+
 def read_history(path):
-    """The history CSV as `{column: [values]}` (epoch as int, the rest as float)."""
+    """The history CSV as `{column: [values]}` (epoch as int, the rest as float; NaN where
+    the logger wrote NA)."""
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     return (
-        {key: [int(r[key]) if key == "epoch" else float(r[key]) for r in rows] for key in rows[0]}
+        {key: [int(r[key]) if key == "epoch" else _number(r[key]) for r in rows] for key in rows[0]}
         if rows
         else {}
     )
@@ -88,13 +95,11 @@ def read_history(path):
 
 def plot_history(history, path):
     """Loss and accuracy curves of a run, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from keras_attention.figures import new_figure
 
     epochs = [e + 1 for e in history["epoch"]]
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    figure, axes = new_figure(1, 2, (10, 4), for_file=True)
+    loss_axis, accuracy_axis = axes[0]
     for key, values in history.items():
         if key == "epoch" or key == "learning_rate":
             continue
@@ -108,7 +113,6 @@ def plot_history(history, path):
         axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def make_strategy(name):
@@ -565,7 +569,9 @@ def _train(config, log):
         "num_replicas": strategy.num_replicas_in_sync,
         "tflite": tflite.to_dict(),
         "epochs_completed": len(history.get("epoch", [])),
-        "best_validation": max(history.get(monitor, []), default=None),
+        "best_validation": max(
+            (v for v in history.get(monitor, []) if not np.isnan(v)), default=None
+        ),
         "config": _jsonable(config.to_dict()),
         "recipe": recipe.to_dict(),
         "data": info.to_dict(),

@@ -261,10 +261,7 @@ def _cell(value):
 
 def _plot(rows, objective_name, path):
     """Score against each numeric hyperparameter that varied, one panel each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from keras_attention.figures import new_figure
 
     scored = [r for r in rows if r["score"] is not None]
     names = [
@@ -273,12 +270,8 @@ def _plot(rows, objective_name, path):
         if len({str(r.get(key)) for r in scored}) > 1
     ] or ["trial"]
     columns = min(3, len(names))
-    figure, axes = plt.subplots(
-        math.ceil(len(names) / columns),
-        columns,
-        figsize=(4 * columns, 3.2 * math.ceil(len(names) / columns)),
-        squeeze=False,
-    )
+    rows = math.ceil(len(names) / columns)
+    figure, axes = new_figure(rows, columns, (4 * columns, 3.2 * rows), for_file=True)
     for axis, name in zip(axes.flat, names, strict=False):  # more panels than names
         present = [r for r in scored if r.get(name) is not None]
         values = [r[name] for r in present]
@@ -295,7 +288,6 @@ def _plot(rows, objective_name, path):
         axis.axis("off")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def search(

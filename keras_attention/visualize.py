@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_attention.figures import new_figure
 from keras_attention.layers.base import AttentionBlock
 
 
@@ -90,11 +91,17 @@ def display_map(block, maps):
 def block_maps(model, images, batch_size=32):
     """Every map of every block: `{block name: {map name: array}}`, from one probe model."""
     probe, names = probe_model(model)
-    outputs = probe.predict(np.asarray(images), batch_size=batch_size, verbose=0)
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    images = np.asarray(images)
+    # Direct calls in batches rather than `predict`: a new probe each time would trace a new
+    # predict function each time.
+    batches = [
+        [keras.ops.convert_to_numpy(m) for m in probe(images[i : i + batch_size], training=False)]
+        for i in range(0, len(images), batch_size)
+    ]
     result = {}
-    for (block, key), value in zip(names, outputs, strict=True):
-        result.setdefault(block, {})[key] = np.asarray(value, dtype=np.float32)
+    for index, (block, key) in enumerate(names):
+        value = np.concatenate([batch[index] for batch in batches], axis=0).astype(np.float32)
+        result.setdefault(block, {})[key] = value
     return result
 
 
@@ -207,12 +214,6 @@ def grad_cam(model, images, class_index=None, layer=None, batch_size=32):
 # --- figures --------------------------------------------------------------------------------
 
 
-def _pyplot():
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _as_image(image):
     """An image for `imshow`: (H, W) grey or (H, W, 3) in [0, 1]."""
     image = np.asarray(image, dtype=np.float32)
@@ -237,15 +238,12 @@ def _spatial(maps):
 def plot_maps(images, maps, blocks=None, max_images=4):
     """Each block's spatial map overlaid on the images: one row per image, one column per block
     (blocks with only channel weights are left out). Returns the Figure."""
-    plt = _pyplot()
     spatial = _spatial(maps)
     names = [b for b in (blocks or spatial) if b in spatial]
     if not names:
         raise ValueError("plot_maps: no block with a spatial map (SSA, CBAM, SGE, coord)")
     count = min(max_images, len(images))
-    figure, axes = plt.subplots(
-        count, len(names) + 1, figsize=(1.8 * (len(names) + 1), 1.8 * count), squeeze=False
-    )
+    figure, axes = new_figure(count, len(names) + 1, (1.8 * (len(names) + 1), 1.8 * count))
     for i in range(count):
         axes[i, 0].imshow(_as_image(images[i]), cmap="gray")
         axes[i, 0].set_title("image" if i == 0 else "", fontsize=8)
@@ -276,7 +274,6 @@ def _resize(heatmap, size):
 def plot_stages(images, maps, index=0):
     """The spatial map of every block for one image, one row per stage (the map's size shrinks
     as the network downsamples). Returns the Figure."""
-    plt = _pyplot()
     spatial = _spatial(maps)
     if not spatial:
         raise ValueError("plot_stages: no block with a spatial map (SSA, CBAM, SGE, coord)")
@@ -284,9 +281,7 @@ def plot_stages(images, maps, index=0):
     for name in spatial:
         stages.setdefault(stage_of(name) or 0, []).append(name)
     width = max(len(v) for v in stages.values()) + 1
-    figure, axes = plt.subplots(
-        len(stages), width, figsize=(1.8 * width, 1.9 * len(stages)), squeeze=False
-    )
+    figure, axes = new_figure(len(stages), width, (1.8 * width, 1.9 * len(stages)))
     for row, (stage, names) in enumerate(sorted(stages.items())):
         axes[row, 0].imshow(_as_image(images[index]), cmap="gray")
         axes[row, 0].set_title(f"stage {stage}", fontsize=8)
@@ -303,14 +298,13 @@ def plot_channel_weights(maps, labels=None, classes=None):
     """Channel weights per block, stage by stage, as in the SE paper's figure: the mean weight
     of each channel over the images (one line per class when `labels` are given). Blocks
     without channel weights are left out. Returns the Figure."""
-    plt = _pyplot()
     channel = {name: m for name, m in maps.items() if np.ndim(m) == 2}
     if not channel:
         raise ValueError("plot_channel_weights: no block with channel weights (SE, ECA, SPEM, SRM)")
     names = list(channel)
     columns = min(4, len(names))
     rows = -(-len(names) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.4 * rows), squeeze=False)
+    figure, axes = new_figure(rows, columns, (3.2 * columns, 2.4 * rows))
     labels = None if labels is None else np.asarray(labels)
     for axis, name in zip(axes.flat, names, strict=False):
         weights = channel[name]
@@ -336,13 +330,10 @@ def plot_channel_weights(maps, labels=None, classes=None):
 def plot_grad_cam(images, heatmaps, maps=None, blocks=None, max_images=4):
     """Grad-CAM beside the blocks' own spatial maps: per image, the image, its Grad-CAM overlay
     and the chosen blocks' maps. Returns the Figure."""
-    plt = _pyplot()
     spatial = _spatial(maps or {})
     names = [b for b in (blocks or list(spatial)[-3:]) if b in spatial]
     count = min(max_images, len(images))
-    figure, axes = plt.subplots(
-        count, 2 + len(names), figsize=(1.8 * (2 + len(names)), 1.8 * count), squeeze=False
-    )
+    figure, axes = new_figure(count, 2 + len(names), (1.8 * (2 + len(names)), 1.8 * count))
     for i in range(count):
         image = _as_image(images[i])
         axes[i, 0].imshow(image, cmap="gray")

@@ -30,13 +30,13 @@ def _help_text(capsys, argv):
 
 def test_help_names_every_command(capsys):
     text = _help_text(capsys, ["--help"])
-    for command in ("train", "tune", "export", "list", "profile"):
+    for command in ("train", "tune", "export", "compare", "reproduce", "list", "profile"):
         assert f"  {command} " in text
     assert "CNN attention blocks" in text and text.rstrip().endswith(".")
 
 
 def test_every_command_has_help(capsys):
-    for command in ("train", "tune", "export", "list", "profile"):
+    for command in ("train", "tune", "export", "compare", "reproduce", "list", "profile"):
         assert "usage: keras-attention" in _help_text(capsys, [command, "--help"])
     assert "--attention-kwargs" in _help_text(capsys, ["--help-train"])
 
@@ -50,6 +50,7 @@ def test_list_names_every_block_model_family_data_set_and_recipe(capsys):
     for name in [*catalog.DATASETS, *recipes.RECIPES]:
         assert f"\n  {name} " in text
     assert _help_text(capsys, ["list", "recipes"]).startswith("recipes:\n")
+    assert "\n  spem_table1 " in _help_text(capsys, ["list", "tables"])
 
 
 def test_profile_prints_the_papers_counts(capsys):

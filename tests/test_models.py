@@ -520,6 +520,18 @@ def test_attach_attention_to_keras_applications(name):
     np.testing.assert_array_equal(base.predict(x, verbose=0), expected)
 
 
+def test_attach_attention_keeps_a_single_output_model_single_output():
+    base = models.cifar_resnet(8, input_shape=(16, 16, 3), include_top=False)
+    attached = models.attach_attention(base, "se")
+    inputs = keras.Input((16, 16, 3))
+    features = attached(inputs)  # one tensor, not a list: the result composes like the base
+    assert isinstance(features, keras.KerasTensor) and features.shape == (None, 4, 4, 64)
+    head = keras.Model(
+        inputs, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(features))
+    )
+    assert head.output_shape == (None, 3)
+
+
 def test_attach_attention_needs_residual_adds():
     plain = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
     with pytest.raises(ValueError, match="no residual Add"):

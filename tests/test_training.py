@@ -93,6 +93,16 @@ def test_best_model_is_chosen_on_the_validation_split_not_the_test_set(tmp_path)
 
 
 @pytest.mark.slow
+def test_a_run_without_a_validation_split_completes(tmp_path):
+    config = _quick(tmp_path, validation_split=0.0, epochs=2)
+    metrics = train(config)  # the history's validation cells are "NA"
+    assert metrics["best_validation"] is None and metrics["epochs_completed"] == 2
+    assert not os.path.exists(os.path.join(config.output_dir, "best.keras"))
+    assert os.path.exists(os.path.join(config.output_dir, "curves.png"))
+    assert metrics["data"]["validation_size"] == 0
+
+
+@pytest.mark.slow
 def test_spem_penalty_is_in_the_logged_loss(tmp_path):
     config = _quick(tmp_path, attention="spem")
     metrics = train(config)

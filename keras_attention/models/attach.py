@@ -78,4 +78,5 @@ def attach_attention(model, attention, attention_kwargs=None, name=None):
         model, clone_function=lambda layer: layer, call_function=call_function
     )
     tag = spec.tag
-    return keras.Model(clone.inputs, clone.outputs, name=name or f"{model.name}_{tag}")
+    # input and output keep the original structure: a single-output model stays one.
+    return keras.Model(clone.input, clone.output, name=name or f"{model.name}_{tag}")

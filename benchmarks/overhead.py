@@ -1,0 +1,320 @@
+"""What each attention block costs on top of its backbone: time against MACs.
+
+For a backbone (ResNet-50 at 224x224 batch 8, MobileNetV2 at 224x224 batch 8, CIFAR ResNet-164
+at 32x32 batch 64) the plain network and the network with each block are timed side by side:
+after a warm-up, every round calls each candidate once (a `tf.function` in inference mode), in
+an order that rotates from round to round, and the ratio to the plain network's time in the
+same round is taken, for wall time and for process CPU time. The table gives, per block, the
+median, min and max of those ratios, the MAC ratio (`keras_attention.profile`), and for TFLite
+(float32, batch 1, two threads, XNNPACK) the invoke-time ratio and the number of XNNPACK
+partitions (one means the delegate runs the whole graph). Also, in the same run: the plain
+network against `keras.applications`' own (ResNet-50 and MobileNetV2), and, when `torch` is
+installed, a PyTorch ResNet-50 with SE and SSA (torchvision layout, built here).
+
+This is a benchmark, not a test: nothing here is asserted. Example:
+
+    python benchmarks/overhead.py --backbone resnet50 --rounds 7 --json overhead.json
+    python benchmarks/overhead.py --backbone cifar_resnet164 --blocks se,spem --no-tflite
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+import keras_attention as ka  # noqa: E402
+
+BACKBONES = {
+    # name: (model name, image size, batch, num_classes)
+    "resnet50": ("resnet50", 224, 8, 1000),
+    "mobilenet_v2": ("mobilenet_v2", 224, 8, 1000),
+    "cifar_resnet164": ("cifar_resnet164", 32, 64, 10),
+}
+BLOCK_KWARGS = {"sge": {"groups": 8}}  # MobileNetV2's expanded widths are not all multiples of 64
+
+
+def build(backbone, block):
+    name, size, _, classes = BACKBONES[backbone]
+    kwargs = BLOCK_KWARGS.get(block) if backbone == "mobilenet_v2" else None
+    return ka.models.build(
+        name, block, num_classes=classes, input_shape=(size, size, 3), attention_kwargs=kwargs
+    )
+
+
+def time_interleaved(functions, inputs, rounds, warmup=2):
+    """`{name: [(wall, cpu), ...]}`: each function called once per round, in a rotating order."""
+    names = list(functions)
+    for _ in range(warmup):
+        for name in names:
+            functions[name](inputs)
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            wall, cpu = time.perf_counter(), time.process_time()
+            functions[name](inputs)
+            times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+    return times
+
+
+def summary(values):
+    return statistics.median(values), min(values), max(values)
+
+
+@contextlib.contextmanager
+def captured_fd2():
+    """Captures what C++ code writes to file descriptor 2 (LiteRT's delegate log)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as handle:
+        os.dup2(handle.fileno(), 2)
+        text = []
+        try:
+            yield text
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            handle.seek(0)
+            text.append(handle.read().decode(errors="replace"))
+
+
+def tflite_candidate(model, threads=2):
+    """`(invoke function, XNNPACK partitions, op names)` for a float32 batch-1 conversion."""
+    import re
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    content = ka.export.convert_tflite(model, "float32")
+    with captured_fd2() as log:
+        interpreter = Interpreter(model_content=content, num_threads=threads)
+        interpreter.allocate_tensors()
+    found = re.findall(r"yielding (\d+) partitions", log[0])
+    partitions = int(found[-1]) if found else 0
+    ops = sorted({op["op_name"] for op in interpreter._get_ops_details()})
+    source = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(source["index"], [1, *source["shape"][1:]])
+    interpreter.allocate_tensors()
+
+    def invoke(image):
+        interpreter.set_tensor(source["index"], image)
+        interpreter.invoke()
+
+    return invoke, partitions, ops
+
+
+def torch_resnet50_candidates():
+    """PyTorch ResNet-50 (torchvision layout, written here), plain and with SE and SSA."""
+    import torch
+    from torch import nn
+
+    class SE(nn.Module):
+        def __init__(self, c, r=16):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(c, c // r), nn.Linear(c // r, c)
+
+        def forward(self, x):
+            s = torch.sigmoid(self.fc2(torch.relu(self.fc1(x.mean((2, 3))))))
+            return x * s[:, :, None, None]
+
+    class SSA(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.bn = nn.BatchNorm2d(1)
+
+        def forward(self, x):
+            m = (x * x.mean((2, 3), keepdim=True)).mean(1, keepdim=True)
+            return x * torch.sigmoid(self.bn(m))
+
+    class Bottleneck(nn.Module):
+        def __init__(self, cin, planes, stride, block):
+            super().__init__()
+            out = planes * 4
+            self.body = nn.Sequential(
+                nn.Conv2d(cin, planes, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(),
+                nn.Conv2d(planes, planes, 3, stride, 1, bias=False), nn.BatchNorm2d(planes),
+                nn.ReLU(), nn.Conv2d(planes, out, 1, bias=False), nn.BatchNorm2d(out),
+            )  # fmt: skip
+            self.attention = block(out) if block else nn.Identity()
+            self.down = nn.Identity()
+            if stride != 1 or cin != out:
+                self.down = nn.Sequential(
+                    nn.Conv2d(cin, out, 1, stride, bias=False), nn.BatchNorm2d(out)
+                )
+
+        def forward(self, x):
+            return torch.relu(self.down(x) + self.attention(self.body(x)))
+
+    def resnet50(block):
+        layers = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
+        layers.append(nn.MaxPool2d(3, 2, 1))
+        cin = 64
+        widths, counts = (64, 128, 256, 512), (3, 4, 6, 3)
+        for stage, (planes, count) in enumerate(zip(widths, counts, strict=True)):
+            for i in range(count):
+                stride = 2 if stage and i == 0 else 1
+                layers.append(Bottleneck(cin, planes, stride, block))
+                cin = planes * 4
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2048, 1000)]
+        return nn.Sequential(*layers).eval()
+
+    torch.set_num_threads(int(os.environ.get("BENCHMARK_THREADS", "2")))
+    nets = {"torch plain": resnet50(None), "torch se": resnet50(SE), "torch ssa": resnet50(SSA)}
+
+    def caller(net):
+        def call(images):
+            with torch.inference_mode():
+                net(images)
+
+        return call
+
+    return {name: caller(net) for name, net in nets.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backbone", default="resnet50", choices=sorted(BACKBONES))
+    parser.add_argument(
+        "--blocks", default=",".join(ka.catalog.BLOCKS), help="comma-separated block names"
+    )
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--tflite-rounds", type=int, default=15)
+    parser.add_argument("--no-tflite", action="store_true")
+    parser.add_argument("--no-peers", action="store_true", help="skip keras.applications/torch")
+    parser.add_argument("--json", default="overhead.json", help="where to write the JSON")
+    args = parser.parse_args(argv)
+
+    import keras
+    import tensorflow as tf
+
+    blocks = [b for b in args.blocks.split(",") if b]
+    name, size, batch, _ = BACKBONES[args.backbone]
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.normal(size=(batch, size, size, 3)).astype("float32"))
+
+    candidates, macs, tflite = {}, {}, {}
+    for block in [None, *blocks]:
+        label = block or "plain"
+        model = build(args.backbone, block)
+        macs[label] = ka.profile(model).macs
+        candidates[label] = tf.function(lambda x, m=model: m(x, training=False))
+        if not args.no_tflite:
+            tflite[label] = tflite_candidate(model)
+        print(f"built {label}", file=sys.stderr, flush=True)
+
+    peers = {}
+    if not args.no_peers:
+        applications = {
+            "resnet50": lambda: keras.applications.ResNet50(weights=None),
+            "mobilenet_v2": lambda: keras.applications.MobileNetV2(weights=None),
+        }
+        if args.backbone in applications:
+            reference = applications[args.backbone]()
+            peers["keras.applications"] = tf.function(lambda x: reference(x, training=False))
+
+    times = time_interleaved({**candidates, **peers}, images, args.rounds)
+    plain = times["plain"]
+    rows = []
+    for label in candidates:
+        wall = [t[0] / p[0] for t, p in zip(times[label], plain, strict=True)]
+        cpu = [t[1] / p[1] for t, p in zip(times[label], plain, strict=True)]
+        row = {
+            "block": label,
+            "wall": summary(wall),
+            "cpu": summary(cpu),
+            "macs": macs[label] / macs["plain"],
+            "plain_ms": 1000 * statistics.median(t[0] for t in plain),
+        }
+        rows.append(row)
+
+    if tflite:
+        image = images[:1].numpy()
+        invokes = {label: entry[0] for label, entry in tflite.items()}
+        tflite_times = time_interleaved(invokes, image, args.tflite_rounds)
+        for row in rows:
+            label = row["block"]
+            ratio = [
+                t[0] / p[0] for t, p in zip(tflite_times[label], tflite_times["plain"], strict=True)
+            ]
+            row["tflite"] = summary(ratio)
+            row["partitions"] = tflite[label][1]
+            row["tflite_ops"] = tflite[label][2]
+
+    peer_rows = []
+    for label in peers:
+        cpu = [t[1] / p[1] for t, p in zip(times[label], plain, strict=True)]
+        peer_rows.append({"peer": label, "cpu_time_over_ours": summary(cpu)})
+    if not args.no_peers and args.backbone == "resnet50":
+        try:
+            import torch
+        except ImportError:
+            torch = None
+        if torch is not None:
+            torch_images = torch.from_numpy(images.numpy().transpose(0, 3, 1, 2).copy())
+            torch_calls = torch_resnet50_candidates()
+            # Each framework gets its own input type, so time them with per-candidate inputs.
+            torch_times = _time_mixed(
+                {"ours plain": (candidates["plain"], images)}
+                | {k: (f, torch_images) for k, f in torch_calls.items()},
+                args.rounds,
+            )
+            base = torch_times["torch plain"]
+            for label in ("ours plain", "torch se", "torch ssa"):
+                cpu = [t[1] / b[1] for t, b in zip(torch_times[label], base, strict=True)]
+                peer_rows.append({"peer": f"{label} / torch plain", "cpu_ratio": summary(cpu)})
+
+    print_table(args, rows, peer_rows)
+    with open(args.json, "w") as handle:
+        json.dump({"backbone": args.backbone, "rows": rows, "peers": peer_rows}, handle, indent=2)
+    print(f"\nJSON: {args.json}")
+
+
+def _time_mixed(entries, rounds, warmup=2):
+    """Like `time_interleaved`, with one input per candidate: `{name: (function, input)}`."""
+    functions = {name: (lambda _, f=f, x=x: f(x)) for name, (f, x) in entries.items()}
+    return time_interleaved(functions, None, rounds, warmup)
+
+
+def _fmt(triple, digits=3):
+    median, low, high = triple
+    return f"{median:.{digits}f} ({low:.{digits - 1}f}-{high:.{digits - 1}f})"
+
+
+def print_table(args, rows, peer_rows):
+    name, size, batch, _ = BACKBONES[args.backbone]
+    print(
+        f"\n{name} {size}x{size}, batch {batch}, float32, training=False; ratios to the plain "
+        f"network in the same round, median (min-max) over {args.rounds} rounds; plain: "
+        f"{rows[0]['plain_ms']:.0f} ms per call\n"
+    )
+    header = "| block | CPU time | wall time | MACs |"
+    rule = "|---|---|---|---|"
+    if "tflite" in rows[0]:
+        header += " TFLite invoke (batch 1) | XNNPACK partitions |"
+        rule += "---|---|"
+    print(header)
+    print(rule)
+    for row in rows:
+        line = f"| {row['block']} | {_fmt(row['cpu'])} | {_fmt(row['wall'])} | {row['macs']:.4f} |"
+        if "tflite" in row:
+            line += f" {_fmt(row['tflite'])} | {row['partitions']} |"
+        print(line)
+    if peer_rows:
+        print("\n| peer (same run) | CPU-time ratio, median (min-max) |")
+        print("|---|---|")
+        for row in peer_rows:
+            value = row.get("cpu_time_over_ours") or row.get("cpu_ratio")
+            label = row["peer"] + (" / ours" if "cpu_time_over_ours" in row else "")
+            print(f"| {label} | {_fmt(value)} |")
+
+
+if __name__ == "__main__":
+    main()
