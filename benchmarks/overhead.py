@@ -18,12 +18,10 @@ This is a benchmark, not a test: nothing here is asserted. Example:
 """
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -69,46 +67,36 @@ def summary(values):
     return statistics.median(values), min(values), max(values)
 
 
-@contextlib.contextmanager
-def captured_fd2():
-    """Captures what C++ code writes to file descriptor 2 (LiteRT's delegate log)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as handle:
-        os.dup2(handle.fileno(), 2)
-        text = []
-        try:
-            yield text
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            handle.seek(0)
-            text.append(handle.read().decode(errors="replace"))
-
-
 def tflite_candidate(model, threads=2):
-    """`(invoke function, XNNPACK partitions, op names)` for a float32 batch-1 conversion."""
-    import re
+    """`(invoke function, XNNPACK partitions, whole graph delegated, op names)` for a float32
+    batch-1 conversion run by LiteRT with its default XNNPACK delegate.
 
+    The delegate replaces each run of nodes it takes by one DELEGATE node: their count is the
+    number of partitions, and the graph runs entirely in XNNPACK when there is one and it
+    reads the model's input and writes its output.
+    """
     from ai_edge_litert.interpreter import Interpreter
 
     content = ka.export.convert_tflite(model, "float32")
-    with captured_fd2() as log:
-        interpreter = Interpreter(model_content=content, num_threads=threads)
-        interpreter.allocate_tensors()
-    found = re.findall(r"yielding (\d+) partitions", log[0])
-    partitions = int(found[-1]) if found else 0
-    ops = sorted({op["op_name"] for op in interpreter._get_ops_details()})
+    interpreter = Interpreter(model_content=content, num_threads=threads)
     source = interpreter.get_input_details()[0]
     interpreter.resize_tensor_input(source["index"], [1, *source["shape"][1:]])
     interpreter.allocate_tensors()
+    details = interpreter._get_ops_details()
+    delegates = [op for op in details if op["op_name"] == "DELEGATE"]
+    output = interpreter.get_output_details()[0]["index"]
+    whole = (
+        len(delegates) == 1
+        and output in delegates[0]["outputs"]
+        and source["index"] in delegates[0]["inputs"]
+    )
+    ops = sorted({op["op_name"] for op in details} - {"DELEGATE"})
 
     def invoke(image):
         interpreter.set_tensor(source["index"], image)
         interpreter.invoke()
 
-    return invoke, partitions, ops
+    return invoke, len(delegates), whole, ops
 
 
 def torch_resnet50_candidates():
@@ -246,7 +234,8 @@ def main(argv=None):
             ]
             row["tflite"] = summary(ratio)
             row["partitions"] = tflite[label][1]
-            row["tflite_ops"] = tflite[label][2]
+            row["whole_graph_delegated"] = tflite[label][2]
+            row["tflite_ops"] = tflite[label][3]
 
     peer_rows = []
     for label in peers:
@@ -305,7 +294,8 @@ def print_table(args, rows, peer_rows):
     for row in rows:
         line = f"| {row['block']} | {_fmt(row['cpu'])} | {_fmt(row['wall'])} | {row['macs']:.4f} |"
         if "tflite" in row:
-            line += f" {_fmt(row['tflite'])} | {row['partitions']} |"
+            whole = "" if row["whole_graph_delegated"] else " (not all)"
+            line += f" {_fmt(row['tflite'])} | {row['partitions']}{whole} |"
         print(line)
     if peer_rows:
         print("\n| peer (same run) | CPU-time ratio, median (min-max) |")

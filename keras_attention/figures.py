@@ -17,4 +17,3 @@ def new_figure(rows, columns, figsize, for_file=False):
     import matplotlib.pyplot as plt
 
     return plt.subplots(rows, columns, figsize=figsize, squeeze=False)
-

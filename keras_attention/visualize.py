@@ -32,7 +32,8 @@ class _AttentionProbe(keras.layers.Layer):
         self.block = block
 
     def call(self, *args, **kwargs):
-        maps = self.block.compute_attention(*args, training=False, **kwargs)
+        block = self.block
+        maps = block.canonical_maps(block.compute_attention(*args, training=False, **kwargs))
         self.keys = sorted(maps)  # the names of the outputs, in order
         return [maps[key] for key in self.keys]
 

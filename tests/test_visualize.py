@@ -42,12 +42,27 @@ def test_attention_maps_has_every_block_in_order_with_gates_in_0_1(block):
         size, channels = 16 // 2 ** (stage - 1), 16 * 2 ** (stage - 1)
         assert value.shape == ((3, size, size) if spatial else (3, channels)), name
         assert np.isfinite(value).all() and value.min() >= 0.0 and value.max() <= 1.0
-    # Every block's output is its input times the gate made of the maps it returns.
+    # Every block's output is its input times the maps it returns (channels_last).
     for layer in [model.get_layer(n) for n in expected[::4]]:
         probe = keras.Model(model.inputs, [layer.input, layer.output])
         x, y = probe.predict(images, verbose=0)
-        gate = to_numpy(layer.gate(layer.attention(x)))
-        np.testing.assert_allclose(y, x * gate, rtol=1e-5, atol=1e-5)
+        maps = {k: to_numpy(v) for k, v in layer.attention(x).items()}
+        np.testing.assert_allclose(y, x * _gate(maps, x.shape[-1]), rtol=1e-5, atol=1e-5)
+
+
+def _gate(maps, channels):
+    """The gate the returned maps describe, broadcast to (N, H, W, C), in NumPy."""
+    gate = 1.0
+    if "channel" in maps:
+        gate = gate * maps["channel"][:, None, None, :]
+    if "spatial" in maps:
+        spatial = maps["spatial"]
+        if spatial.ndim == 3:
+            spatial = spatial[..., None]
+        gate = gate * np.repeat(spatial, channels // spatial.shape[-1], axis=-1)
+    if "height" in maps:
+        gate = gate * maps["height"][:, :, None, :] * maps["width"][:, None, :, :]
+    return gate
 
 
 def test_se_output_is_its_input_times_the_returned_channel_weights():

@@ -124,9 +124,13 @@ class AttentionBlock(InputHandling, keras.layers.Layer):
 
     Subclasses create their weights in `build` (calling `self.input_channels(input_shape)`
     first) and implement `compute_attention` (the block's maps by name, computed from
-    `self.statistics_input(inputs)`) and `gate` (the maps combined into the one tensor the
-    input is multiplied by). `call` is `rescale(inputs, gate(compute_attention(inputs)))`, so
-    the maps that `attention()` returns are by construction the ones the block applies.
+    `self.statistics_input(inputs)`, each shaped to broadcast over the input: a channel axis or
+    spatial axes of size 1 where the map has none, except channel weights, `(batch,
+    channels)`) and `gate` (the maps combined into the one tensor the input is multiplied by).
+    `call` is `apply_maps(inputs, compute_attention(inputs))`, by default
+    `rescale(inputs, gate(maps))`, so the maps that `attention()` returns are by construction
+    the ones the block applies; `attention()` gives them without their unit axes
+    (`canonical_maps`).
 
     Maps are gates in [0, 1]: channel weights `(batch, channels)`, spatial maps
     `(batch, height, width)`; maps with both a channel (or group) axis and spatial axes
@@ -182,10 +186,6 @@ class AttentionBlock(InputHandling, keras.layers.Layer):
             return vector[:, None, None, :]
         return vector[:, :, None, None]
 
-    def spatial_map(self, saliency):
-        """Reshapes a `(batch, height, width)` map so that it broadcasts over a feature map."""
-        return ops.expand_dims(saliency, self.channel_axis)
-
     def rescale(self, x, attention):
         return ops.multiply(x, ops.cast(attention, x.dtype))
 
@@ -197,8 +197,21 @@ class AttentionBlock(InputHandling, keras.layers.Layer):
         """The maps of `compute_attention` as one tensor that broadcasts over the input."""
         raise NotImplementedError(f"{type(self).__name__} must implement gate.")
 
+    def apply_maps(self, inputs, maps):
+        """The block's output: `inputs` times the gate made of `maps`."""
+        return self.rescale(inputs, self.gate(maps))
+
+    def canonical_maps(self, maps):
+        """The maps as `attention()` returns them: without the unit axes that let them
+        broadcast (a one-channel spatial map becomes `(batch, height, width)`)."""
+        return dict(maps)
+
+    def squeeze_unit(self, tensor, axis):
+        """`tensor` without `axis` when that axis has size 1 (statically)."""
+        return ops.squeeze(tensor, axis) if tensor.shape[axis] == 1 else tensor
+
     def call(self, inputs, training=None):
-        return self.rescale(inputs, self.gate(self.compute_attention(inputs, training=training)))
+        return self.apply_maps(inputs, self.compute_attention(inputs, training=training))
 
     def attention(self, inputs, training=False, **kwargs):
         """The block's attention maps for `inputs`, by name: the gates `call` multiplies the
@@ -220,7 +233,7 @@ class AttentionBlock(InputHandling, keras.layers.Layer):
         inputs = ops.convert_to_tensor(inputs)
         if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(inputs.dtype)):
             inputs = ops.cast(inputs, self.compute_dtype)
-        return self.compute_attention(inputs, training=training, **kwargs)
+        return self.canonical_maps(self.compute_attention(inputs, training=training, **kwargs))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

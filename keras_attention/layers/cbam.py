@@ -101,11 +101,14 @@ class CBAM(AttentionBlock):
             axis=self.channel_axis,
         )
         spatial = ops.sigmoid(self.spatial_norm(self.spatial_conv(descriptor), training=training))
-        return {"channel": channel_weights, "spatial": ops.squeeze(spatial, self.channel_axis)}
+        return {"channel": channel_weights, "spatial": spatial}
 
     def gate(self, maps):
         # One rescale by both gates: x' = Mc * x is never rounded to the compute dtype.
-        return self.channel_map(maps["channel"]) * self.spatial_map(maps["spatial"])
+        return self.channel_map(maps["channel"]) * maps["spatial"]
+
+    def canonical_maps(self, maps):
+        return {**maps, "spatial": self.squeeze_unit(maps["spatial"], self.channel_axis)}
 
     def get_config(self):
         config = super().get_config()

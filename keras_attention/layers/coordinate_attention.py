@@ -86,14 +86,28 @@ class CoordinateAttention(AttentionBlock):
             rows, columns = both[:, :height], both[:, height:]
         else:
             rows, columns = both[:, :, :height], both[:, :, height:]
-        # (N, H, 1, C) and (N, W, 1, C), or (N, C, H, 1) and (N, C, W, 1): drop the unit axis.
-        a_rows = ops.squeeze(ops.sigmoid(self.attend_rows(rows)), w_axis)
-        a_columns = ops.squeeze(ops.sigmoid(self.attend_columns(columns)), w_axis)
+        # (N, H, 1, C) per row, and per column (N, 1, W, C); channels_first (N, C, H, 1) and
+        # (N, C, 1, W): each broadcasts over the feature map.
+        a_rows = ops.sigmoid(self.attend_rows(rows))
+        a_columns = ops.swapaxes(ops.sigmoid(self.attend_columns(columns)), h_axis, w_axis)
         return {"height": a_rows, "width": a_columns}
 
     def gate(self, maps):
+        return maps["height"] * maps["width"]
+
+    def apply_maps(self, inputs, maps):
+        if inputs.dtype != maps["height"].dtype:
+            # 16-bit: one rounding of the float32 gate, as every block.
+            return super().apply_maps(inputs, maps)
+        # Two broadcast products, never the full-size gate a_h * a_w.
+        return inputs * maps["height"] * maps["width"]
+
+    def canonical_maps(self, maps):
         h_axis, w_axis = self.spatial_axes
-        return ops.expand_dims(maps["height"], w_axis) * ops.expand_dims(maps["width"], h_axis)
+        return {
+            "height": ops.squeeze(maps["height"], w_axis),
+            "width": ops.squeeze(maps["width"], h_axis),
+        }
 
     def get_config(self):
         config = super().get_config()

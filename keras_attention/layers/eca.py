@@ -13,6 +13,33 @@ def eca_kernel_size(channels, gamma=2, b=1):
     return t if t % 2 else t + 1
 
 
+class ChannelConvolution(keras.layers.Conv1D):
+    """ECA's 1-D convolution over a `(batch, channels)` vector: one filter of `kernel_size`,
+    no bias, "same" padding; its weights are those of the `Conv1D` it extends.
+
+    It runs as a 2-D convolution on a `(batch, 1, channels, 1)` view: TensorFlow's Conv1D
+    becomes EXPAND_DIMS + CONV_2D in TFLite, and XNNPACK does not take EXPAND_DIMS, so a model
+    with ECA would run in several partitions.
+    """
+
+    def __init__(self, kernel_size, **kwargs):
+        super().__init__(1, kernel_size, padding="same", use_bias=False, **kwargs)
+
+    def build(self, input_shape):
+        super().build(input_shape)  # as Conv1D on (batch, channels, 1): kernel (k, 1, 1)
+        self.input_spec = None  # it is called on (batch, channels)
+
+    def call(self, inputs):
+        channels = inputs.shape[-1]
+        kernel = ops.reshape(self.kernel, (1, self.kernel_size[0], 1, 1))
+        view = ops.reshape(inputs, (-1, 1, channels, 1))
+        logits = ops.conv(view, kernel, padding="same", data_format="channels_last")
+        return ops.reshape(logits, (-1, channels))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
 @keras.saving.register_keras_serializable(package="keras_attention")
 class ECA(AttentionBlock):
     """Efficient Channel Attention (Wang et al., 2020).
@@ -62,14 +89,12 @@ class ECA(AttentionBlock):
         channels = self.input_channels(input_shape)
         size = self.kernel_size or eca_kernel_size(channels, self.gamma, self.b)
         self.pool.build(input_shape)
-        self.conv = keras.layers.Conv1D(
-            1, size, padding="same", use_bias=False, dtype=self.statistics_policy(), name="conv"
-        )
+        self.conv = ChannelConvolution(size, dtype=self.statistics_policy(), name="conv")
         self.conv.build((None, channels, 1))
 
     def compute_attention(self, x, training=None):
         pooled = self.pool(self.statistics_input(x))
-        return {"channel": ops.sigmoid(self.conv(pooled[:, :, None])[:, :, 0])}
+        return {"channel": ops.sigmoid(self.conv(pooled))}
 
     def gate(self, maps):
         return self.channel_map(maps["channel"])

@@ -1,13 +1,19 @@
-"""Channel groups shared by the grouped spatial blocks (grouped SSA and SGE).
+"""Channel groups shared by the grouped spatial blocks (SSA and SGE).
 
 Channels are split into `groups` consecutive groups of `channels // groups` channels: channel
 `c` belongs to group `c // (channels // groups)`, as `x.view(b * groups, -1, h, w)` does in the
 authors' PyTorch code.
+
+Speed: with one group nothing is reshaped (a reduction with `keepdims` gives the map, and the
+map broadcasts over the channels). With several, the reshapes use the static sizes where they
+are known, so a converted TFLite model has constant shapes (no SHAPE op, which XNNPACK does not
+take), and a group's map scales its channels through the grouped view rather than being
+repeated over them (no TILE).
 """
 
 from keras import ops
 
-from keras_attention.layers.base import layer_label
+from keras_attention.layers.base import channel_axis, layer_label
 
 
 def check_groups(layer, groups, channels, input_shape):
@@ -17,6 +23,26 @@ def check_groups(layer, groups, channels, input_shape):
             f"expected a channel count that is a multiple of {groups}, received input shape "
             f"{tuple(input_shape)} with {channels} channels."
         )
+
+
+def _sizes(x):
+    """The sizes of `x`'s axes: static where known, run-time values elsewhere."""
+    dynamic = None
+    sizes = []
+    for axis, size in enumerate(x.shape):
+        if size is None:
+            dynamic = ops.shape(x) if dynamic is None else dynamic
+            size = dynamic[axis]
+        sizes.append(size)
+    return sizes
+
+
+def split_groups(x, groups, data_format):
+    """`(N, H, W, G, C/G)` or `(N, G, C/G, H, W)`: the channels of `x` by group."""
+    _, a, b, c = _sizes(x)
+    if data_format == "channels_last":
+        return ops.reshape(x, (-1, a, b, groups, c // groups))
+    return ops.reshape(x, (-1, groups, a // groups, b, c))
 
 
 def grouped_saliency(x, channel_weights, groups, data_format, reduce="mean"):
@@ -31,20 +57,41 @@ def grouped_saliency(x, channel_weights, groups, data_format, reduce="mean"):
     Returns:
         `(N, H, W, G)` or `(N, G, H, W)` saliency maps.
     """
-    shape = ops.shape(x)
+    reducer = ops.mean if reduce == "mean" else ops.sum
+    axis = channel_axis(data_format)
+    weights = (
+        channel_weights[:, None, None, :]
+        if data_format == "channels_last"
+        else channel_weights[:, :, None, None]
+    )
+    weighted = x * weights
+    if groups == 1:
+        return reducer(weighted, axis=axis, keepdims=True)
+    grouped = split_groups(weighted, groups, data_format)
+    return reducer(grouped, axis=-1 if data_format == "channels_last" else 2)
+
+
+def grouped_rescale(x, group_maps, data_format):
+    """`x` with each group's channels multiplied by that group's map (`(N, H, W, G)` or
+    `(N, G, H, W)`); one map (G = 1) broadcasts over every channel."""
+    groups = group_maps.shape[channel_axis(data_format)]
+    if groups == 1:
+        return x * group_maps
+    sizes = _sizes(x)
+    grouped = split_groups(x, groups, data_format)
+    # A reshape rather than expand_dims: TFLite's EXPAND_DIMS is not taken by XNNPACK.
+    _, a, b, c = _sizes(group_maps)
     if data_format == "channels_last":
-        weighted = x * channel_weights[:, None, None, :]
-        grouped = ops.reshape(weighted, (-1, shape[1], shape[2], groups, shape[3] // groups))
-        axis = -1
+        maps = ops.reshape(group_maps, (-1, a, b, c, 1))
     else:
-        weighted = x * channel_weights[:, :, None, None]
-        grouped = ops.reshape(weighted, (-1, groups, shape[1] // groups, shape[2], shape[3]))
-        axis = 2
-    return ops.mean(grouped, axis=axis) if reduce == "mean" else ops.sum(grouped, axis=axis)
+        maps = ops.reshape(group_maps, (-1, a, 1, b, c))
+    return ops.reshape(grouped * maps, (-1, *sizes[1:]))
 
 
 def expand_groups(group_maps, channels, data_format):
-    """Repeats each group's map over the group's channels: G maps become C maps."""
-    groups = group_maps.shape[-1 if data_format == "channels_last" else 1]
-    axis = -1 if data_format == "channels_last" else 1
-    return ops.repeat(group_maps, channels // groups, axis=axis)
+    """Repeats each group's map over the group's channels: G maps become C maps (the gate as
+    one tensor, for `AttentionBlock.gate`; `grouped_rescale` applies it without the copy)."""
+    groups = group_maps.shape[channel_axis(data_format)]
+    if groups == 1:
+        return group_maps
+    return ops.repeat(group_maps, channels // groups, axis=channel_axis(data_format))

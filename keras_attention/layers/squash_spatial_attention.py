@@ -3,7 +3,12 @@ from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, check_number, layer_label
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
-from keras_attention.layers.grouping import check_groups, expand_groups, grouped_saliency
+from keras_attention.layers.grouping import (
+    check_groups,
+    expand_groups,
+    grouped_rescale,
+    grouped_saliency,
+)
 from keras_attention.layers.pooling import GlobalPooling, bounded
 
 
@@ -88,14 +93,18 @@ class SquashSpatialAttention(AttentionBlock):
         saliency = grouped_saliency(stats, squashed, self.groups, self.data_format, reduce="mean")
         saliency = saliency * self.channel_map(scale)
         maps = ops.sigmoid(self.norm(saliency, training=training))
-        if self.groups == 1:
-            maps = ops.squeeze(maps, self.channel_axis)
         return {"spatial": maps}
 
     def gate(self, maps):
-        if self.groups == 1:  # one map broadcasts over every channel
-            return self.spatial_map(maps["spatial"])
         return expand_groups(maps["spatial"], self.channels, self.data_format)
+
+    def apply_maps(self, inputs, maps):
+        # Each group's map scales its channels in place: no copy of the map per channel.
+        gate = ops.cast(maps["spatial"], inputs.dtype)
+        return grouped_rescale(inputs, gate, self.data_format)
+
+    def canonical_maps(self, maps):
+        return {"spatial": self.squeeze_unit(maps["spatial"], self.channel_axis)}
 
     def get_config(self):
         config = super().get_config()

@@ -140,7 +140,7 @@ class SqueezeExcitation(AttentionBlock):
         return self.channel_map(maps["channel"])
 
     def call(self, inputs, context=None):
-        return self.rescale(inputs, self.gate(self.compute_attention(inputs, context=context)))
+        return self.apply_maps(inputs, self.compute_attention(inputs, context=context))
 
     def compute_output_shape(self, inputs_shape, context_shape=None):
         return tuple(inputs_shape)
