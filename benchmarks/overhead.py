@@ -7,7 +7,10 @@ an order that rotates from round to round, and the ratio to the plain network's 
 same round is taken, for wall time and for process CPU time. The table gives, per block, the
 median, min and max of those ratios, the MAC ratio (`keras_attention.profile`), and for TFLite
 (float32, batch 1, two threads, XNNPACK) the invoke-time ratio and the number of XNNPACK
-partitions (one means the delegate runs the whole graph). Also, in the same run: the plain
+partitions (one means the delegate runs the whole graph). With `--floors`, each block's floor
+is timed too: a stand-in that makes only the passes over the feature map the block cannot
+avoid with Keras ops (its pools, contractions and rescale) with a trivial gate. Also, in the
+same run: the plain
 network against `keras.applications`' own (ResNet-50 and MobileNetV2), and, when `torch` is
 installed, a PyTorch ResNet-50 with SE and SSA (torchvision layout, built here).
 
@@ -26,7 +29,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from keras import ops  # noqa: E402
 
 import keras_attention as ka  # noqa: E402
 
@@ -37,6 +42,43 @@ BACKBONES = {
     "cifar_resnet164": ("cifar_resnet164", 32, 64, 10),
 }
 BLOCK_KWARGS = {"sge": {"groups": 8}}  # MobileNetV2's expanded widths are not all multiples of 64
+
+
+class Floor(keras.layers.Layer):
+    """The passes over the feature map a block cannot avoid with Keras ops, and nothing else
+    (a trivial gate from the pooled statistics): its time over the plain network's is the
+    block's floor. `kind`: the block it stands for."""
+
+    def __init__(self, kind, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.kind = kind
+
+    def call(self, x):
+        sigmoid = ops.sigmoid
+        if self.kind in ("se", "eca"):  # one pool, one rescale
+            return x * sigmoid(ops.mean(x, axis=(1, 2), keepdims=True))
+        if self.kind == "spem":  # max and min pools, one rescale
+            return x * sigmoid(ops.max(x, axis=(1, 2), keepdims=True) + ops.min(x, (1, 2), True))
+        if self.kind == "srm":  # mean and variance, one rescale
+            mean, variance = ops.moments(x, axes=(1, 2), keepdims=True)
+            return x * sigmoid(mean + variance)
+        if self.kind == "ssa":  # one pool, one contraction over the channels, one rescale
+            pooled = ops.mean(x, axis=(1, 2))
+            return x * sigmoid(ops.matmul(x, pooled[:, None, :, None]))
+        if self.kind == "sge":  # one pool, a grouped product and sum, a grouped rescale
+            from keras_attention.layers.grouping import grouped_rescale, grouped_saliency
+
+            pooled = ops.mean(x, axis=(1, 2))
+            similarity = grouped_saliency(x, pooled, 64, "channels_last", reduce="sum")
+            return grouped_rescale(x, sigmoid(similarity), "channels_last")
+        if self.kind == "cbam":  # two pools, a product, two channel reductions, a rescale
+            gate = sigmoid(ops.mean(x, (1, 2), True) + ops.max(x, (1, 2), True))
+            refined = x * gate
+            spatial = ops.mean(refined, -1, keepdims=True) + ops.max(refined, -1, keepdims=True)
+            return refined * sigmoid(spatial)
+        if self.kind == "coord":  # a pool along each axis, two broadcast products
+            return x * sigmoid(ops.mean(x, 2, keepdims=True)) * sigmoid(ops.mean(x, 1, True))
+        raise ValueError(f"no floor for {self.kind!r}")
 
 
 def build(backbone, block):
@@ -177,6 +219,11 @@ def main(argv=None):
     parser.add_argument("--tflite-rounds", type=int, default=15)
     parser.add_argument("--no-tflite", action="store_true")
     parser.add_argument("--no-peers", action="store_true", help="skip keras.applications/torch")
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="also time each block's floor: only the passes over the feature map it needs",
+    )
     parser.add_argument("--json", default="overhead.json", help="where to write the JSON")
     args = parser.parse_args(argv)
 
@@ -198,6 +245,14 @@ def main(argv=None):
             tflite[label] = tflite_candidate(model)
         print(f"built {label}", file=sys.stderr, flush=True)
 
+    floors = {}
+    if args.floors:
+        import functools
+
+        for block in blocks:
+            model = build(args.backbone, functools.partial(Floor, block))
+            floors[f"floor {block}"] = tf.function(lambda x, m=model: m(x, training=False))
+
     peers = {}
     if not args.no_peers:
         applications = {
@@ -208,7 +263,7 @@ def main(argv=None):
             reference = applications[args.backbone]()
             peers["keras.applications"] = tf.function(lambda x: reference(x, training=False))
 
-    times = time_interleaved({**candidates, **peers}, images, args.rounds)
+    times = time_interleaved({**candidates, **floors, **peers}, images, args.rounds)
     plain = times["plain"]
     rows = []
     for label in candidates:
@@ -221,6 +276,9 @@ def main(argv=None):
             "macs": macs[label] / macs["plain"],
             "plain_ms": 1000 * statistics.median(t[0] for t in plain),
         }
+        floor = times.get(f"floor {label}")
+        if floor is not None:
+            row["floor_cpu"] = summary([f[1] / p[1] for f, p in zip(floor, plain, strict=True)])
         rows.append(row)
 
     if tflite:
@@ -286,6 +344,9 @@ def print_table(args, rows, peer_rows):
     )
     header = "| block | CPU time | wall time | MACs |"
     rule = "|---|---|---|---|"
+    if "floor_cpu" in rows[-1]:
+        header += " floor CPU time |"
+        rule += "---|"
     if "tflite" in rows[0]:
         header += " TFLite invoke (batch 1) | XNNPACK partitions |"
         rule += "---|---|"
@@ -293,6 +354,8 @@ def print_table(args, rows, peer_rows):
     print(rule)
     for row in rows:
         line = f"| {row['block']} | {_fmt(row['cpu'])} | {_fmt(row['wall'])} | {row['macs']:.4f} |"
+        if "floor_cpu" in rows[-1]:
+            line += f" {_fmt(row['floor_cpu']) if 'floor_cpu' in row else ''} |"
         if "tflite" in row:
             whole = "" if row["whole_graph_delegated"] else " (not all)"
             line += f" {_fmt(row['tflite'])} | {row['partitions']}{whole} |"

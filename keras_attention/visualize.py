@@ -70,7 +70,7 @@ def probe_model(model):
         kwargs = {k: v for k, v in node.arguments.kwargs.items() if k != "training"}
         outputs.extend(probe(*args, **kwargs))
         names.extend((block.name, key) for key in probe.keys)
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_attention_probe"), names
+    return keras.Model(model.input, outputs, name=f"{model.name}_attention_probe"), names
 
 
 def display_map(block, maps):
@@ -183,7 +183,7 @@ def grad_cam(model, images, class_index=None, layer=None, batch_size=32):
             f"grad_cam: layer '{feature_layer.name}' has output shape "
             f"{tuple(feature_layer.output.shape)}; expected a 4-D feature map"
         )
-    probe = keras.Model(model.inputs, [feature_layer.output, model.outputs[0]])
+    probe = keras.Model(model.input, [feature_layer.output, model.outputs[0]])
     channels_first = _data_format(model) == "channels_first"
     images = np.asarray(images)
     height, width = images.shape[2:4] if channels_first else images.shape[1:3]
