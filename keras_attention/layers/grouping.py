@@ -59,11 +59,6 @@ def grouped_saliency(x, channel_weights, groups, data_format, reduce="mean"):
     """
     reducer = ops.mean if reduce == "mean" else ops.sum
     axis = channel_axis(data_format)
-    if groups == 1 and data_format == "channels_last":
-        # One contraction over the channels, (N, H, W, C) @ (N, 1, C, 1) -> (N, H, W, 1),
-        # instead of a full-size product and then a reduction: one pass instead of two.
-        scale = 1.0 / x.shape[-1] if reduce == "mean" else 1.0
-        return ops.matmul(x, channel_weights[:, None, :, None] * scale)
     weights = (
         channel_weights[:, None, None, :]
         if data_format == "channels_last"
@@ -100,3 +95,20 @@ def expand_groups(group_maps, channels, data_format):
     if groups == 1:
         return group_maps
     return ops.repeat(group_maps, channels // groups, axis=channel_axis(data_format))
+
+
+class GroupMaps:
+    """Mixin for blocks whose map, `"spatial"`, has one channel per group (SSA, SGE): each
+    group's map scales that group's channels; `attention()` drops the channel axis of a single
+    map, giving `(batch, height, width)`."""
+
+    def gate(self, maps):
+        return expand_groups(maps["spatial"], self.channels, self.data_format)
+
+    def apply_maps(self, inputs, maps):
+        # Each group's map scales its channels in place: no copy of the map per channel.
+        gate = ops.cast(maps["spatial"], inputs.dtype)
+        return grouped_rescale(inputs, gate, self.data_format)
+
+    def canonical_maps(self, maps):
+        return {"spatial": self.squeeze_unit(maps["spatial"], self.channel_axis)}

@@ -2,17 +2,12 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, check_number, layer_label
-from keras_attention.layers.grouping import (
-    check_groups,
-    expand_groups,
-    grouped_rescale,
-    grouped_saliency,
-)
+from keras_attention.layers.grouping import GroupMaps, check_groups, grouped_saliency
 from keras_attention.layers.pooling import bounded, global_pool, spatial_moments
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class SGE(AttentionBlock):
+class SGE(GroupMaps, AttentionBlock):
     """Spatial Group-wise Enhance (Li et al., 2019).
 
     Channels are split into `groups` groups. In each group, the similarity of every position to
@@ -65,17 +60,6 @@ class SGE(AttentionBlock):
             + self.channel_map(self.group_bias[None, :])
         )
         return {"spatial": maps}
-
-    def gate(self, maps):
-        return expand_groups(maps["spatial"], self.channels, self.data_format)
-
-    def apply_maps(self, inputs, maps):
-        # Each group's map scales its channels in place: no copy of the map per channel.
-        gate = ops.cast(maps["spatial"], inputs.dtype)
-        return grouped_rescale(inputs, gate, self.data_format)
-
-    def canonical_maps(self, maps):
-        return {"spatial": self.squeeze_unit(maps["spatial"], self.channel_axis)}
 
     def get_config(self):
         config = super().get_config()

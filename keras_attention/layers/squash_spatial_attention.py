@@ -3,17 +3,12 @@ from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, check_number, layer_label
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
-from keras_attention.layers.grouping import (
-    check_groups,
-    expand_groups,
-    grouped_rescale,
-    grouped_saliency,
-)
+from keras_attention.layers.grouping import GroupMaps, check_groups, grouped_saliency
 from keras_attention.layers.pooling import GlobalPooling, bounded
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class SquashSpatialAttention(AttentionBlock):
+class SquashSpatialAttention(GroupMaps, AttentionBlock):
     """Squash and Spatial Attention (SSA) block of SSANet.
 
     The squash `caM = pool(x)` (no parameters) weighs each channel; the saliency map is the
@@ -94,17 +89,6 @@ class SquashSpatialAttention(AttentionBlock):
         saliency = saliency * self.channel_map(scale)
         maps = ops.sigmoid(self.norm(saliency, training=training))
         return {"spatial": maps}
-
-    def gate(self, maps):
-        return expand_groups(maps["spatial"], self.channels, self.data_format)
-
-    def apply_maps(self, inputs, maps):
-        # Each group's map scales its channels in place: no copy of the map per channel.
-        gate = ops.cast(maps["spatial"], inputs.dtype)
-        return grouped_rescale(inputs, gate, self.data_format)
-
-    def canonical_maps(self, maps):
-        return {"spatial": self.squeeze_unit(maps["spatial"], self.channel_axis)}
 
     def get_config(self):
         config = super().get_config()
