@@ -160,6 +160,30 @@ def _loss_weight_rows(depth, figures):
     return tuple(rows)
 
 
+# SE-R Tables 7-9: (table, depth, ((aux1, aux2) loss weights, top-1 %), ...); (0, 0) is
+# SE-ResNet without auxiliary heads.
+_LOSS_WEIGHT_TABLES = (
+    (
+        7,
+        34,
+        (((0.0, 0.0), 78.12), ((0.3, 0.3), 78.46), ((0.4, 0.4), 78.98))
+        + (((0.5, 0.5), 78.68), ((0.6, 0.6), 78.59)),
+    ),
+    (
+        8,
+        50,
+        (((0.0, 0.0), 78.22), ((0.2, 0.2), 79.26), ((0.3, 0.3), 79.96), ((0.4, 0.4), 79.69))
+        + (((0.5, 0.5), 79.16), ((0.6, 0.6), 79.58), ((0.7, 0.7), 79.31)),
+    ),
+    (
+        9,
+        101,
+        (((0.0, 0.0), 78.54), ((0.3, 0.1), 80.09), ((0.3, 0.2), 80.48), ((0.3, 0.3), 80.04))
+        + (((0.4, 0.2), 79.66), ((0.2, 0.2), 78.89)),
+    ),
+)
+
+
 def _ssa_rows(dataset, accuracies, recipe):
     names = (("none", "ResNet50", 25.6, 3.86), ("se", "SE-ResNet50 (r=16)", 28.1, 3.87))
     names += (("ssa", "SSA-ResNet50", 25.6, 3.87),)
@@ -334,53 +358,14 @@ TABLES = {
                 )
             ),
         ),
-        Table(
-            "se_r_table7",
-            "SE-R Table 7: auxiliary loss weights, SE-R-ResNet34, CIFAR-100",
-            "SE-R paper, Table 7",
-            _loss_weight_rows(
-                34,
-                (
-                    ((0.0, 0.0), 78.12),
-                    ((0.3, 0.3), 78.46),
-                    ((0.4, 0.4), 78.98),
-                    ((0.5, 0.5), 78.68),
-                    ((0.6, 0.6), 78.59),
-                ),
-            ),
-        ),
-        Table(
-            "se_r_table8",
-            "SE-R Table 8: auxiliary loss weights, SE-R-ResNet50, CIFAR-100",
-            "SE-R paper, Table 8",
-            _loss_weight_rows(
-                50,
-                (
-                    ((0.0, 0.0), 78.22),
-                    ((0.2, 0.2), 79.26),
-                    ((0.3, 0.3), 79.96),
-                    ((0.4, 0.4), 79.69),
-                    ((0.5, 0.5), 79.16),
-                    ((0.6, 0.6), 79.58),
-                    ((0.7, 0.7), 79.31),
-                ),
-            ),
-        ),
-        Table(
-            "se_r_table9",
-            "SE-R Table 9: auxiliary loss weights, SE-R-ResNet101, CIFAR-100",
-            "SE-R paper, Table 9",
-            _loss_weight_rows(
-                101,
-                (
-                    ((0.0, 0.0), 78.54),
-                    ((0.3, 0.1), 80.09),
-                    ((0.3, 0.2), 80.48),
-                    ((0.3, 0.3), 80.04),
-                    ((0.4, 0.2), 79.66),
-                    ((0.2, 0.2), 78.89),
-                ),
-            ),
+        *(
+            Table(
+                f"se_r_table{number}",
+                f"SE-R Table {number}: auxiliary loss weights, SE-R-ResNet{depth}, CIFAR-100",
+                f"SE-R paper, Table {number}",
+                _loss_weight_rows(depth, figures),
+            )
+            for number, depth, figures in _LOSS_WEIGHT_TABLES
         ),
         Table(
             "se_r_table10",
