@@ -21,6 +21,7 @@ from keras import ops
 
 from keras_attention.figures import new_figure
 from keras_attention.layers.base import AttentionBlock
+from keras_attention.models.attach import model_nodes
 
 
 class _AttentionProbe(keras.layers.Layer):
@@ -38,16 +39,11 @@ class _AttentionProbe(keras.layers.Layer):
         return [maps[key] for key in self.keys]
 
 
-def _model_nodes(model):
-    by_depth = model._nodes_by_depth
-    return [node for depth in sorted(by_depth, reverse=True) for node in by_depth[depth]]
-
-
 def attention_blocks(model):
     """The attention blocks of `model`'s graph, in the order they are applied, with the node
     that applies each: `[(block, node), ...]`."""
     found = []
-    for node in _model_nodes(model):
+    for node in model_nodes(model):
         if isinstance(node.operation, AttentionBlock):
             found.append((node.operation, node))
     return found
@@ -76,10 +72,9 @@ def probe_model(model):
 def display_map(block, maps):
     """One map to show for a block: its spatial map `(N, H, W)` when it has one (several
     groups or directions are averaged into one), else its channel weights `(N, C)`."""
-    channel_axis = 1 if block.data_format == "channels_first" else -1
     if "spatial" in maps:
         spatial = np.asarray(maps["spatial"])
-        return spatial if spatial.ndim == 3 else spatial.mean(axis=channel_axis)
+        return spatial if spatial.ndim == 3 else spatial.mean(axis=block.channel_axis)
     if "height" in maps:  # coordinate attention: gate = a_h[h, c] * a_w[w, c]
         if block.data_format == "channels_first":
             return (

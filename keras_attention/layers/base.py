@@ -78,12 +78,17 @@ class InputHandling:
     fail or return wrong shapes on empty batches). The layer's `compute_output_shape` gives the
     empty output's shape; `check_input_shape(shape)` validates it first."""
 
-    def __call__(self, inputs, *args, **kwargs):
+    def floating_input(self, inputs):
+        """`inputs` as a tensor; integer inputs in the compute dtype."""
         if not isinstance(inputs, keras.KerasTensor):
             inputs = ops.convert_to_tensor(inputs)
         dtype = keras.backend.standardize_dtype(inputs.dtype)
         if not keras.backend.is_float_dtype(dtype):
             inputs = ops.cast(inputs, self.compute_dtype)
+        return inputs
+
+    def __call__(self, inputs, *args, **kwargs):
+        inputs = self.floating_input(inputs)
         shape = tuple(inputs.shape)
         if shape and shape[0] == 0:
             self.check_input_shape(shape)
@@ -230,9 +235,7 @@ class AttentionBlock(InputHandling, keras.layers.Layer):
         """
         if not self.built:
             self(inputs, **kwargs)
-        inputs = ops.convert_to_tensor(inputs)
-        if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(inputs.dtype)):
-            inputs = ops.cast(inputs, self.compute_dtype)
+        inputs = self.floating_input(inputs)
         return self.canonical_maps(self.compute_attention(inputs, training=training, **kwargs))
 
     def compute_output_shape(self, input_shape):

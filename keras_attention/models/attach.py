@@ -5,7 +5,7 @@ import keras
 from keras_attention.models.common import AttentionSpec
 
 
-def _model_nodes(model):
+def model_nodes(model):
     """The model's own nodes, inputs first. A layer reused by another model (for example an
     earlier `attach_attention` result) has further nodes, which must not count here."""
     by_depth = model._nodes_by_depth
@@ -19,7 +19,7 @@ def residual_adds(model):
     branch several)."""
     depths = {id(t): 0 for t in model.inputs}
     found = {}
-    for node in _model_nodes(model):
+    for node in model_nodes(model):
         inputs = node.arguments.keras_tensors if node.arguments else []
         depth = 1 + max((depths.get(id(t), 0) for t in inputs), default=0)
         for t in node.outputs:
