@@ -23,8 +23,19 @@ if (
 
 # Importing these registers every object the package writes into a `.keras` file (layers,
 # optimizers, schedules), so `keras.models.load_model` finds them after `import keras_attention`.
-from keras_attention import catalog, layers, models, optimizers, papers, recipes, schedules
+from keras_attention import (
+    catalog,
+    keras_fixes,
+    layers,
+    models,
+    optimizers,
+    papers,
+    recipes,
+    schedules,
+)
 from keras_attention.profiling import Profile, profile
+
+keras_fixes.install()  # Keras adds a channels_first bias along the wrong axis on TensorFlow
 
 __version__ = "0.2.0"
 

@@ -316,12 +316,37 @@ def test_checked_folders_are_remembered_until_a_file_changes(tmp_path, image_cac
 # --- export --------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "bias_shape", [(1, 16, 1, 1), (16, 1, 1), (1, 1, 16, 1), (1, 1, 1, 16), (16,), (1, 16)]
+)
+def test_a_bias_shaped_for_one_axis_is_added_along_that_axis(bias_shape):
+    # Keras' TensorFlow add treated every such bias as belonging to the last axis when that
+    # axis had the bias' length (here all of 16 x 16 x 16): a channels_first Conv2D's bias was
+    # added along the width, in eager TensorFlow and in TFLite.
+    x = np.random.default_rng(0).random((2, 16, 16, 16), dtype="float32")
+    bias = np.arange(1, 17, dtype="float32").reshape(bias_shape)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras.ops.add(x, bias)), x + bias)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras.ops.add(bias, x)), bias + x)
+
+
+def test_channels_first_conv_bias_is_added_along_the_channels_when_width_equals_filters():
+    conv = keras.layers.Conv2D(16, 1, data_format="channels_first")
+    x = np.random.default_rng(0).random((2, 3, 10, 16), dtype="float32")
+    conv.build(x.shape)
+    conv.bias.assign(np.arange(16, dtype="float32"))
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in conv.weights)
+    expected = np.einsum("nchw,cf->nfhw", x, kernel[0, 0]) + bias[None, :, None, None]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(conv(x)), expected, atol=1e-5)
+
+
 @pytest.mark.parametrize("pooling", ["mix", "max", "avg"])
 def test_channels_first_blocks_after_batch_norm_convert_to_tflite_exactly(pooling, tmp_path):
+    # The reported case: width 16 equals the convolution's 16 filters, whose bias TFLite added
+    # along the width (see keras_attention/keras_fixes.py).
     from keras_attention import export
 
     outputs = {}
-    for fmt, shape in (("channels_last", (12, 10, 3)), ("channels_first", (3, 12, 10))):
+    for fmt, shape in (("channels_last", (12, 16, 3)), ("channels_first", (3, 12, 16))):
         axis = 1 if fmt == "channels_first" else -1
         inputs = keras.Input(shape)
         x = keras.layers.Conv2D(16, 3, padding="same", data_format=fmt)(inputs)

@@ -1,0 +1,73 @@
+"""A correction to Keras' TensorFlow backend, installed when `keras_attention` is imported.
+
+Keras (3.15.1, the newest release) on TensorFlow turns `ops.add(x, b)` into
+`tf.nn.bias_add` whenever `b` has a single non-unit axis, and picks the "NHWC" layout whenever
+`x`'s last axis has `b`'s length, even when `b` was shaped `(1, C, 1, 1)` to be added along
+axis 1. A `channels_first` `Conv2D` adds its bias exactly so; when the feature map's width
+equals the number of filters, the bias is added along the width instead of the channels.
+
+- Eager TensorFlow gives a wrong answer.
+- So does a TFLite file converted from the model: the `BiasAdd` is converted as written. This
+  was the channels_first TFLite mismatch (1.6e-3 to 8.8e-3 with a briefly trained bias).
+- Graph-mode TensorFlow (`fit`, `predict`) happens to be right: on the CPU, Grappler fuses the
+  `BiasAdd` into the NCHW convolution, which adds the bias along the channels.
+
+The correction hands exactly the cases Keras gets wrong to `tf.add`, which broadcasts as
+written. Every other call goes to Keras' own `add` unchanged, including its `BiasAdd` fast
+path. It must be a patch of Keras' function, because the wrong `add` is inside Keras' own
+layers.
+"""
+
+import keras
+
+
+def bias_axis(x_shape, bias_shape):
+    """The axis of `x` along which a bias-like `bias` (a single non-unit axis, rank >= 2) is
+    added, or None when `bias` is not shaped like that."""
+    if len(bias_shape) < 2 or len(x_shape) < len(bias_shape):
+        return None
+    long_axes = [i for i, size in enumerate(bias_shape) if size is None or size > 1]
+    if len(long_axes) != 1 or bias_shape[long_axes[0]] is None:
+        return None
+    return len(x_shape) - len(bias_shape) + long_axes[0]
+
+
+def keras_misplaces_bias(x_shape, bias_shape):
+    """Whether Keras' TensorFlow `add(x, bias)` would add `bias` along the wrong axis of `x`.
+
+    Keras adds a bias along the last axis ("NHWC") when `x`'s last axis has the bias' length,
+    otherwise along axis 1 ("NCHW"); it is right only when that is the bias' own axis.
+    """
+    axis = bias_axis(x_shape, bias_shape)
+    if axis is None or axis == len(x_shape) - 1:
+        return False
+    size = bias_shape[axis - len(x_shape) + len(bias_shape)]
+    if axis == 1:
+        return x_shape[-1] == size
+    return size in (x_shape[1], x_shape[-1])
+
+
+def install():
+    """Replaces Keras' TensorFlow `add` with the corrected one (once; TensorFlow backend only)."""
+    if keras.backend.backend() != "tensorflow":
+        return
+    from keras.src.backend.tensorflow import numpy as tf_numpy
+
+    keras_add = tf_numpy.add
+    if getattr(keras_add, "corrected_by_keras_attention", False):
+        return
+    import tensorflow as tf
+
+    def add(x1, x2):
+        shape1, shape2 = getattr(x1, "shape", None), getattr(x2, "shape", None)
+        if shape1 is None or shape2 is None:
+            return keras_add(x1, x2)
+        if not keras_misplaces_bias(tuple(shape1), tuple(shape2)):
+            return keras_add(x1, x2)
+        dtype = keras.backend.result_type(x1.dtype, x2.dtype)
+        convert = keras.ops.convert_to_tensor
+        return tf.add(convert(x1, dtype), convert(x2, dtype))
+
+    add.corrected_by_keras_attention = True
+    add.__doc__ = keras_add.__doc__
+    tf_numpy.add = add
