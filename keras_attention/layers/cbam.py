@@ -89,7 +89,8 @@ class CBAM(AttentionBlock):
         map_shape[self.channel_axis] = 1
         self.spatial_norm.build(tuple(map_shape))
 
-    def compute_attention(self, x, training=None):
+    def refine(self, x, training=None):
+        """`(refined, maps)`: `x' = Mc * x` in the statistics dtype, and both maps."""
         stats = self.statistics_input(x)
         channel_weights = self.channel_attention.channel_weights(stats)
         refined = stats * self.channel_map(channel_weights)
@@ -101,11 +102,19 @@ class CBAM(AttentionBlock):
             axis=self.channel_axis,
         )
         spatial = ops.sigmoid(self.spatial_norm(self.spatial_conv(descriptor), training=training))
-        return {"channel": channel_weights, "spatial": spatial}
+        return refined, {"channel": channel_weights, "spatial": spatial}
+
+    def compute_attention(self, x, training=None):
+        return self.refine(x, training=training)[1]
 
     def gate(self, maps):
-        # One rescale by both gates: x' = Mc * x is never rounded to the compute dtype.
         return self.channel_map(maps["channel"]) * maps["spatial"]
+
+    def call(self, inputs, training=None):
+        # y = Ms * x', reusing x' (needed for the spatial descriptor): one full-size product
+        # fewer than x * (Mc * Ms). x' is never rounded to a 16-bit compute dtype.
+        refined, maps = self.refine(inputs, training=training)
+        return ops.cast(refined * maps["spatial"], inputs.dtype)
 
     def canonical_maps(self, maps):
         return {**maps, "spatial": self.squeeze_unit(maps["spatial"], self.channel_axis)}
