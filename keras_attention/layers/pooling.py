@@ -94,14 +94,21 @@ class GlobalPooling(InputHandling, keras.layers.Layer):
 
     def mix_coefficient(self):
         """`lambda = p1^2 / (p1^2 + p2^2)`, the weight of the max pool (no epsilon, as SPEM)."""
+        return self._mix_terms()[0]
+
+    def _mix_terms(self):
+        """`(lambda, p1^2 + p2^2)`: the penalty reuses the coefficient's sum of squares (fewer
+        small ops per call, which is most of a block's cost on small feature maps)."""
         squares = ops.square(self.mix_weights)
-        return squares[0] / (squares[0] + squares[1])
+        total = ops.sum(squares)
+        return squares[0] / total, total
 
     def mix(self, from_max, from_min):
         """`lambda * from_max + (1 - lambda) * from_min`, adding the penalty on `p`."""
+        lam, total = self._mix_terms()
         if self.mix_penalty:
-            self.add_loss(self.mix_penalty * ops.sum(ops.square(self.mix_weights)))
-        lam = ops.cast(self.mix_coefficient(), from_max.dtype)
+            self.add_loss(self.mix_penalty * total)
+        lam = ops.cast(lam, from_max.dtype)
         return lam * from_max + (1.0 - lam) * from_min
 
     def call(self, inputs):

@@ -110,12 +110,13 @@ class SqueezeExcitation(AttentionBlock):
         if context is not None:
             self._check_context(x, context)
         stats = self.statistics_input(x)
-        logits = 0.0
+        logits = None
         for pool in self.pools:
             z = pool(stats)
             if context is not None:
                 z = ops.concatenate([z, ops.cast(context, z.dtype)], axis=-1)
-            logits = logits + self.excite(self.squeeze(z))
+            z = self.excite(self.squeeze(z))
+            logits = z if logits is None else logits + z
         return ops.sigmoid(logits)
 
     def _check_context(self, x, context):
