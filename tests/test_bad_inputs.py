@@ -83,6 +83,25 @@ def test_huge_finite_inputs_give_the_float64_reference(name, randomize_weights):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6 * np.abs(want).max())
 
 
+def test_srm_moments_of_values_whose_sum_overflows_give_the_float64_reference(
+    randomize_weights,
+):
+    """1e37 over a 7x9 map: the sum behind a plain mean overflows float32 (the spatial
+    statistics scale by a power of two first). Blocks with an average pool (and SGE's grouped
+    sums) still overflow there: like Keras' own pooling, they sum in the input's dtype."""
+    name = "srm"
+    make, reference = REFERENCES[name]
+    layer = make()
+    x = np.abs(_x(scale=1e37, seed=3, shape=(7, 9, 16), batch=3)).astype("float32")
+    assert not np.isfinite(np.sum(x[0, :, :, 0]))
+    layer.build(x.shape)
+    randomize_weights(layer)
+    got = to_numpy(layer(x, training=False))
+    assert np.all(np.isfinite(got)), name
+    want = reference(layer, x.astype(np.float64))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6 * np.abs(want).max())
+
+
 @pytest.mark.parametrize("name", sorted(BLOCKS))
 def test_pure_float16_is_finite_and_matches_float32(name, randomize_weights):
     """Activations of 300: their products and squares (9e4) overflow float16's 65504."""
