@@ -6,7 +6,6 @@ four strategies; the blocks take a `pooling=` argument and use it.
 """
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_attention.layers.base import (
@@ -162,34 +161,26 @@ def adaptive_average_pool(x, output_size, data_format="channels_last"):
     return ops.einsum("ih,nchw,jw->ncij", rows, x, cols)
 
 
-def _largest_exponent(dtype):
-    """The largest `k` for which `2 ** k` is finite in `dtype`."""
-    return float(np.finfo(keras.backend.standardize_dtype(dtype)).maxexp - 1)
-
-
 def spatial_moments(x, data_format="channels_last", keepdims=False):
     """Per-channel mean and unbiased variance over the spatial axes, safe from overflow.
 
     Returns `(mean, scale, scaled_variance)` with `variance = scale**2 * scaled_variance`:
-    `scale` is the smallest power of two at least as large as the channel's largest magnitude
-    (and at least 1). The values divided by it are at most 1 (2 for values beyond 2 ** 127), so
-    neither their sum nor the squares of their distances from the mean can overflow, however
-    large the (finite) values. Dividing by a power of two is exact:
-    the result is the plain formula's, and values within +-1 are not rescaled at all. The
-    largest magnitude comes from a max and a min pool, which only read the map (cheaper than
-    forming `|x - mean|`). The variance divides by n - 1 (PyTorch's `var`/`std` default, used
-    by SRM and SGE), floored at 1 so that a 1x1 map gives 0.
+    `scale` is the channel's largest magnitude, at least 1. The values divided by it are at
+    most 1, so neither their sum nor the squares of their distances from the mean can
+    overflow, however large the (finite) values; values within +-1 are not rescaled at all.
+    The largest magnitude comes from a max and a min pool, which only read the map (cheaper
+    than forming `|x - mean|`). (A power-of-two scale would make the division exact, but
+    TFLite's LOG and POW ops would split the graph out of XNNPACK.) The variance divides by
+    n - 1 (PyTorch's `var`/`std` default, used by SRM and SGE), floored at 1 so that a 1x1 map
+    gives 0.
     """
     axes = spatial_axes(data_format)
     shape = ops.shape(x)
     count = ops.cast(shape[axes[0]] * shape[axes[1]], x.dtype)
     largest = ops.maximum(
-        ops.maximum(ops.max(x, axis=axes, keepdims=True), -ops.min(x, axis=axes, keepdims=True)),
-        1.0,
+        ops.max(x, axis=axes, keepdims=True), -ops.min(x, axis=axes, keepdims=True)
     )
-    # 2 ** 128 would overflow float32: the largest finite value is below 2 ** 128.
-    exponent = ops.minimum(ops.ceil(ops.log2(largest)), _largest_exponent(x.dtype))
-    scale = ops.power(2.0, exponent)
+    scale = ops.maximum(largest, 1.0)
     # The mean too is taken of the scaled values: a sum of huge values would overflow.
     x = x / scale
     mean = ops.mean(x, axis=axes, keepdims=True)
