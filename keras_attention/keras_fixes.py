@@ -8,7 +8,8 @@ equals the number of filters, the bias is added along the width instead of the c
 
 - Eager TensorFlow gives a wrong answer.
 - So does a TFLite file converted from the model: the `BiasAdd` is converted as written. This
-  was the channels_first TFLite mismatch (1.6e-3 to 8.8e-3 with a briefly trained bias).
+  was the channels_first TFLite mismatch; its size is the bias' spread over the channels, so a
+  small trained bias gives a small error (1.6e-3 to 8.8e-3 were reported).
 - Graph-mode TensorFlow (`fit`, `predict`) happens to be right: on the CPU, Grappler fuses the
   `BiasAdd` into the NCHW convolution, which adds the bias along the channels.
 

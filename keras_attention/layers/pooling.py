@@ -97,8 +97,8 @@ class GlobalPooling(InputHandling, keras.layers.Layer):
         return self._mix_terms()[0]
 
     def _mix_terms(self):
-        """`(lambda, p1^2 + p2^2)`: the penalty reuses the coefficient's sum of squares (fewer
-        small ops per call, which is most of a block's cost on small feature maps)."""
+        """`(lambda, p1^2 + p2^2)`: the penalty reuses the coefficient's sum of squares, so a
+        call squares `p` once."""
         squares = ops.square(self.mix_weights)
         total = ops.sum(squares)
         return squares[0] / total, total
@@ -168,8 +168,8 @@ def spatial_moments(x, data_format="channels_last", keepdims=False):
     `scale` is the channel's largest magnitude, at least 1. The values divided by it are at
     most 1, so neither their sum nor the squares of their distances from the mean can
     overflow, however large the (finite) values; values within +-1 are not rescaled at all.
-    The largest magnitude comes from a max and a min pool, which only read the map (cheaper
-    than forming `|x - mean|`). (A power-of-two scale would make the division exact, but
+    The largest magnitude comes from a max and a min pool, which only read the map (no
+    `|x - mean|` map is formed). (A power-of-two scale would make the division exact, but
     TFLite's LOG and POW ops would split the graph out of XNNPACK.) The variance divides by
     n - 1 (PyTorch's `var`/`std` default, used by SRM and SGE), floored at 1 so that a 1x1 map
     gives 0.
