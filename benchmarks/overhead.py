@@ -111,34 +111,19 @@ def summary(values):
 
 def tflite_candidate(model, threads=2):
     """`(invoke function, XNNPACK partitions, whole graph delegated, op names)` for a float32
-    batch-1 conversion run by LiteRT with its default XNNPACK delegate.
-
-    The delegate replaces each run of nodes it takes by one DELEGATE node: their count is the
-    number of partitions, and the graph runs entirely in XNNPACK when there is one and it
-    reads the model's input and writes its output.
-    """
-    from ai_edge_litert.interpreter import Interpreter
-
-    content = ka.export.convert_tflite(model, "float32")
-    interpreter = Interpreter(model_content=content, num_threads=threads)
-    source = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(source["index"], [1, *source["shape"][1:]])
-    interpreter.allocate_tensors()
-    details = interpreter._get_ops_details()
-    delegates = [op for op in details if op["op_name"] == "DELEGATE"]
-    output = interpreter.get_output_details()[0]["index"]
-    whole = (
-        len(delegates) == 1
-        and output in delegates[0]["outputs"]
-        and source["index"] in delegates[0]["inputs"]
+    batch-1 conversion run by LiteRT with its default XNNPACK delegate."""
+    interpreter = ka.export.batch1_interpreter(
+        ka.export.convert_tflite(model, "float32"), num_threads=threads
     )
-    ops = sorted({op["op_name"] for op in details} - {"DELEGATE"})
+    partitions, whole = ka.export.xnnpack_partitions(interpreter)
+    ops = [op for op in ka.export.tflite_ops(interpreter) if op != "DELEGATE"]
+    source = interpreter.get_input_details()[0]
 
     def invoke(image):
         interpreter.set_tensor(source["index"], image)
         interpreter.invoke()
 
-    return invoke, len(delegates), whole, ops
+    return invoke, partitions, whole, ops
 
 
 def torch_resnet50_candidates():

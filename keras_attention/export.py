@@ -222,6 +222,32 @@ def tflite_ops(interpreter):
     return tuple(sorted({op["op_name"] for op in interpreter._get_ops_details()}))
 
 
+def batch1_interpreter(content, num_threads=None):
+    """LiteRT's default interpreter (XNNPACK delegate applied) for `content`, at batch 1."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=content, num_threads=num_threads)
+    source = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(source["index"], [1, *source["shape"][1:]])
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def xnnpack_partitions(interpreter):
+    """`(partitions, whole)`: how many runs of nodes the XNNPACK delegate took (it replaces each
+    by one DELEGATE node), and whether a single one runs the whole graph (reads the model's
+    input and writes its output)."""
+    delegates = [op for op in interpreter._get_ops_details() if op["op_name"] == "DELEGATE"]
+    source = interpreter.get_input_details()[0]["index"]
+    target = interpreter.get_output_details()[0]["index"]
+    whole = (
+        len(delegates) == 1
+        and target in delegates[0]["outputs"]
+        and source in delegates[0]["inputs"]
+    )
+    return len(delegates), whole
+
+
 def run_tflite(interpreter, inputs):
     """Runs a TFLite model one sample at a time: int8 inputs and outputs are (de)quantized,
     other inputs are given in the model's input dtype, and a model with a dynamic input size

@@ -85,27 +85,6 @@ def test_every_block_exports(name, tmp_path, randomize_weights):
     _check(model, tmp_path, (12, 10, 3))
 
 
-def xnnpack_partitions(content):
-    """`(DELEGATE nodes, whether one of them runs the whole graph, op names)` of a TFLite model
-    run by LiteRT's default interpreter (XNNPACK replaces each run of nodes it takes by one
-    DELEGATE node)."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_content=content)
-    source = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(source["index"], [1, *source["shape"][1:]])
-    interpreter.allocate_tensors()
-    details = interpreter._get_ops_details()
-    delegates = [op for op in details if op["op_name"] == "DELEGATE"]
-    target = interpreter.get_output_details()[0]["index"]
-    whole = (
-        len(delegates) == 1
-        and target in delegates[0]["outputs"]
-        and source["index"] in delegates[0]["inputs"]
-    )
-    return len(delegates), whole, {op["op_name"] for op in details}
-
-
 @pytest.mark.parametrize(
     "name,kwargs",
     [(name, {"groups": 4} if name == "sge" else {}) for name in layers.names()]
@@ -116,7 +95,9 @@ def test_every_block_runs_in_one_xnnpack_partition(name, kwargs):
     x = keras.layers.Conv2D(16, 3, padding="same")(inputs)
     x = layers.get(name, **kwargs)(x)
     model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
-    partitions, whole, ops = xnnpack_partitions(export.convert_tflite(model))
+    interpreter = export.batch1_interpreter(export.convert_tflite(model))
+    partitions, whole = export.xnnpack_partitions(interpreter)
+    ops = set(export.tflite_ops(interpreter))
     assert not ops & {"SHAPE", "TILE", "EXPAND_DIMS", "GATHER"}, ops
     assert partitions == 1 and whole, (partitions, sorted(ops))
 
