@@ -23,14 +23,14 @@ import keras
 
 
 def bias_axis(x_shape, bias_shape):
-    """The axis of `x` along which a bias-like `bias` (a single non-unit axis, rank >= 2) is
-    added, or None when `bias` is not shaped like that."""
+    """`(axis, length)`: the axis of `x` along which a bias-like `bias` (a single non-unit
+    axis of known length, rank >= 2) is added, and that length; None for other shapes."""
     if len(bias_shape) < 2 or len(x_shape) < len(bias_shape):
         return None
     long_axes = [i for i, size in enumerate(bias_shape) if size is None or size > 1]
     if len(long_axes) != 1 or bias_shape[long_axes[0]] is None:
         return None
-    return len(x_shape) - len(bias_shape) + long_axes[0]
+    return len(x_shape) - len(bias_shape) + long_axes[0], bias_shape[long_axes[0]]
 
 
 def keras_misplaces_bias(x_shape, bias_shape):
@@ -39,10 +39,10 @@ def keras_misplaces_bias(x_shape, bias_shape):
     Keras adds a bias along the last axis ("NHWC") when `x`'s last axis has the bias' length,
     otherwise along axis 1 ("NCHW"); it is right only when that is the bias' own axis.
     """
-    axis = bias_axis(x_shape, bias_shape)
-    if axis is None or axis == len(x_shape) - 1:
+    found = bias_axis(x_shape, bias_shape)
+    if found is None or found[0] == len(x_shape) - 1:
         return False
-    size = bias_shape[axis - len(x_shape) + len(bias_shape)]
+    axis, size = found
     if axis == 1:
         return x_shape[-1] == size
     return size in (x_shape[1], x_shape[-1])
