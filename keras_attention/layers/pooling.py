@@ -94,21 +94,14 @@ class GlobalPooling(InputHandling, keras.layers.Layer):
 
     def mix_coefficient(self):
         """`lambda = p1^2 / (p1^2 + p2^2)`, the weight of the max pool (no epsilon, as SPEM)."""
-        return self._mix_terms()[0]
-
-    def _mix_terms(self):
-        """`(lambda, p1^2 + p2^2)`: the penalty reuses the coefficient's sum of squares, so a
-        call squares `p` once."""
         squares = ops.square(self.mix_weights)
-        total = ops.sum(squares)
-        return squares[0] / total, total
+        return squares[0] / (squares[0] + squares[1])
 
     def mix(self, from_max, from_min):
         """`lambda * from_max + (1 - lambda) * from_min`, adding the penalty on `p`."""
-        lam, total = self._mix_terms()
         if self.mix_penalty:
-            self.add_loss(self.mix_penalty * total)
-        lam = ops.cast(lam, from_max.dtype)
+            self.add_loss(self.mix_penalty * ops.sum(ops.square(self.mix_weights)))
+        lam = ops.cast(self.mix_coefficient(), from_max.dtype)
         return lam * from_max + (1.0 - lam) * from_min
 
     def call(self, inputs):
@@ -169,10 +162,10 @@ def spatial_moments(x, data_format="channels_last", keepdims=False):
     most 1, so neither their sum nor the squares of their distances from the mean can
     overflow, however large the (finite) values; values within +-1 are not rescaled at all.
     The largest magnitude comes from a max and a min pool, which only read the map (no
-    `|x - mean|` map is formed). (A power-of-two scale would make the division exact, but
-    TFLite's LOG and POW ops would split the graph out of XNNPACK.) The variance divides by
-    n - 1 (PyTorch's `var`/`std` default, used by SRM and SGE), floored at 1 so that a 1x1 map
-    gives 0.
+    `|x - mean|` map is formed). (A power-of-two scale, from `log2` and `power`, would make the
+    division exact, but split SRM-ResNet-50's TFLite graph into 17 XNNPACK partitions.) The
+    variance divides by n - 1 (PyTorch's `var`/`std` default, used by SRM and SGE), floored at
+    1 so that a 1x1 map gives 0.
     """
     axes = spatial_axes(data_format)
     shape = ops.shape(x)
