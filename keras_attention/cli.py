@@ -57,6 +57,16 @@ positive_int = _integer(1, "a positive integer")
 non_negative_int = _integer(0, "an integer >= 0")
 
 
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 def fraction(text):
     try:
         value = float(text)
@@ -191,6 +201,8 @@ def _common_training_options(p):
     p.add_argument("--image-size", type=positive_int, help="default: the data set's (digits: 32)")
     p.add_argument("--steps-per-epoch", type=positive_int, help="default: the whole training set")
     p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--data-dir", help="tensorflow-datasets data directory")
+    p.add_argument("--manual-dir", help="manual download directory (imagenet2012)")
     p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
 
 
@@ -222,6 +234,12 @@ def train_parser(prog=f"{PROG} train"):
         metavar="NAME=VALUE,...",
         help="arguments for the model factory, e.g. stride_on=3x3, batchnorm=keras or "
         "aux_dropout=0.5 (default batchnorm: the recipe's)",
+    )
+    p.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        help="the learning rate at the batch size used (default: the recipe's, scaled "
+        "linearly with the batch size)",
     )
     p.add_argument("--reduction", type=positive_int, help="reduction ratio of SE-style blocks")
     p.add_argument(
@@ -267,44 +285,35 @@ def train_parser(prog=f"{PROG} train"):
         default=0,
         help="split the CPU into N logical devices (to try --strategy mirrored on one machine)",
     )
-    p.add_argument("--data-dir", help="tensorflow-datasets data directory")
-    p.add_argument("--manual-dir", help="manual download directory (imagenet2012)")
     p.add_argument("--progress", type=int, default=1, choices=[0, 1, 2], help="Keras fit verbosity")
     return p
 
 
-def train_command(argv):
+def config_from_options(args):
+    """The `TrainConfig` of parsed train options: every option named like a field is that
+    field (`--no-feed-attention` and `--progress` are `feed_attention` and `verbose`)."""
+    import dataclasses
+
     from keras_attention.config import TrainConfig
 
+    options = vars(args)
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    values = {name: value for name, value in options.items() if name in fields}
+    values["feed_attention"] = not options["no_feed_attention"]
+    values["verbose"] = options["progress"]
+    return TrainConfig(**values)
+
+
+def train_command(argv):
+    from keras_attention import run_folder
+    from keras_attention.errors import ConfigError
+
     args = train_parser().parse_args(argv)
-    config = _validated(
-        TrainConfig(
-            model=args.model,
-            attention=args.attention,
-            dataset=args.dataset,
-            recipe=args.recipe,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            image_size=args.image_size,
-            output_dir=args.output_dir,
-            mixed_precision=args.mixed_precision,
-            xla=args.xla,
-            strategy=args.strategy,
-            reduction=args.reduction,
-            aux_positions=args.aux_positions,
-            feed_attention=not args.no_feed_attention,
-            aux_loss_weights=args.aux_loss_weights,
-            attention_kwargs=args.attention_kwargs,
-            model_kwargs=args.model_kwargs,
-            seed=args.seed,
-            data_dir=args.data_dir,
-            manual_dir=args.manual_dir,
-            steps_per_epoch=args.steps_per_epoch,
-            validation_split=args.validation_split,
-            overwrite=args.overwrite,
-            verbose=args.progress,
-        )
-    )
+    config = _validated(config_from_options(args))
+    try:
+        run_folder.prepare(config.output_dir)  # an unusable folder is refused before TensorFlow
+    except ConfigError as error:
+        raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
     if config.dataset.startswith("dir:") and not os.path.isdir(config.dataset[4:]):
         raise UsageError(
             f"{PROG} train: error: --dataset: folder {config.dataset[4:]!r} does not exist"
@@ -319,7 +328,7 @@ def train_command(argv):
 
     try:
         metrics = train(config, log=print)
-    except ValueError as error:
+    except ConfigError as error:
         raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
     if metrics.get("already_complete"):
         return 0
@@ -378,6 +387,15 @@ def tune_parser():
         default=[],
         help="NAME=MIN:MAX[:STEP]: narrow a numeric range, e.g. aux1_weight=0.2:0.5:0.1",
     )
+    p.add_argument(
+        "--no-feed-attention",
+        action="store_true",
+        help="cifar_se_resnet: the auxiliary heads do not feed the blocks (SE-A), so every "
+        "block can be searched",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="start the search in --output-dir again"
+    )
     p.add_argument("--progress", type=int, default=1, choices=[0, 1, 2])
     return p
 
@@ -409,25 +427,41 @@ def tune_command(argv):
         raise UsageError(f"{PROG} tune: error: {_as_option(error)}") from error
     load_tensorflow("tune", args.verbose)
     from keras_attention import tuning
+    from keras_attention.config import TrainConfig
+    from keras_attention.errors import ConfigError
 
+    config = TrainConfig(
+        model=args.model,
+        dataset=args.dataset,
+        recipe=args.recipe,
+        epochs=args.epochs or 5,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        steps_per_epoch=args.steps_per_epoch,
+        seed=args.seed,
+        feed_attention=not args.no_feed_attention,
+        output_dir=args.output_dir,
+        data_dir=args.data_dir,
+        manual_dir=args.manual_dir,
+    )
     try:
         hypermodel = tuning.AttentionHyperModel(
-            args.model,
-            dataset=args.dataset,
-            recipe=args.recipe,
-            epochs=args.epochs or 5,
-            batch_size=args.batch_size,
-            image_size=args.image_size,
-            fixed={name: scalar(value) for name, value in args.fix},
-            ranges=ranges,
-            steps_per_epoch=args.steps_per_epoch,
-            seed=args.seed,
+            config=config, fixed={name: scalar(value) for name, value in args.fix}, ranges=ranges
         )
-    except ValueError as error:
-        raise UsageError(f"{PROG} tune: error: {error}") from error
-    tuner, rows, best = tuning.search(
-        hypermodel, args.output_dir, args.tuner, args.objective, args.max_trials, args.progress
-    )
+        tuner, rows, best = tuning.search(
+            hypermodel,
+            args.output_dir,
+            args.tuner,
+            args.objective,
+            args.max_trials,
+            args.progress,
+            overwrite=args.overwrite,
+        )
+    except ConfigError as error:
+        raise UsageError(f"{PROG} tune: error: {_as_option(error)}") from error
+    if tuner._is_worker():
+        print(f"{tuner.tuner_id}: no trials left; the chief writes the results")
+        return 0
     finished = [r for r in rows if r["score"] is not None]
     print(
         f"{len(finished)} trials; best {tuner.oracle.objective.name} "
@@ -573,6 +607,7 @@ def compare_command(argv):
         raise UsageError(f"{PROG} compare: error: {_as_option(error)}") from error
     load_tensorflow("compare", args.verbose)
     from keras_attention import comparison
+    from keras_attention.errors import ConfigError
 
     try:
         results = comparison.compare_blocks(
@@ -587,7 +622,7 @@ def compare_command(argv):
             attention_kwargs=args.attention_kwargs,
             **overrides,
         )
-    except ValueError as error:
+    except ConfigError as error:
         raise UsageError(f"{PROG} compare: error: {_as_option(error)}") from error
     print(comparison.markdown(comparison.table_rows(results)))
     print(f"results in {args.output_dir}: results.md, results.csv, results.json, results.png")
@@ -647,6 +682,7 @@ def reproduce_command(argv, out=print):
         return _print_dry_run(table, papers.dry_run(table.name, args.rows), out)
     load_tensorflow("reproduce", args.verbose)
     from keras_attention import comparison
+    from keras_attention.errors import ConfigError
 
     try:
         results = comparison.reproduce_table(
@@ -658,7 +694,7 @@ def reproduce_command(argv, out=print):
             dataset=args.dataset,
             **_overrides(args),
         )
-    except ValueError as error:
+    except ConfigError as error:
         raise UsageError(f"{PROG} reproduce: error: {_as_option(error)}") from error
     out(f"{table.title}")
     out(comparison.markdown(comparison.table_rows(results)))
@@ -866,6 +902,16 @@ def main(argv=None):
     except UsageError as error:
         print(str(error).splitlines()[0], file=sys.stderr)
         return 2
+    except Exception as error:  # the package's own errors: a fault named, not a traceback
+        from keras_attention.errors import ConfigError, DataError, RunError
+
+        if isinstance(error, ConfigError):
+            print(f"{PROG}: error: {_as_option(error)}".splitlines()[0], file=sys.stderr)
+            return 2
+        if not isinstance(error, (DataError, RunError)):
+            raise
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
     except SystemExit as done:  # --help and --version
         return done.code or 0
     except KeyboardInterrupt:

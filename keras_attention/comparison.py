@@ -231,20 +231,7 @@ def compare_blocks(
 
 def row_config(row, **overrides):
     """The `TrainConfig` that trains a paper's row, with `overrides` (dataset, epochs, ...)."""
-    fields = dict(
-        model=row.model,
-        attention=row.attention,
-        dataset=row.dataset,
-        recipe=row.recipe,
-        attention_kwargs=dict(row.attention_kwargs),
-        model_kwargs=dict(row.model_kwargs),
-        reduction=row.reduction,
-        aux_positions=tuple(row.aux_positions),
-        feed_attention=row.feed_attention,
-        aux_loss_weights=row.aux_loss_weights,
-    )
-    fields.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig(**fields).validate()
+    return row.config(**overrides).validate()
 
 
 def reproduce_table(

@@ -1,4 +1,12 @@
-"""The description of a training run (`TrainConfig`) and its checks.
+"""The description of a training run (`TrainConfig`), its checks, and its resolution into what
+a run needs (`resolve` -> `RunPlan`).
+
+A `TrainConfig` is what the user says; `resolve(config)` turns it, once, into the recipe (with
+the configuration's learning rate), the epochs and batch size, the model factory's arguments
+(block, block options, BatchNorm semantics, dropout, auxiliary heads) and the loss weights.
+Training, tuning (each trial is the search's configuration with the trial's values replaced),
+`compare` and `reproduce` (a paper's row holds a configuration) and `papers.build` all build
+their networks through it, so the same values give the same network wherever they come from.
 
 This module imports neither Keras nor TensorFlow: the command line builds and checks a run's
 configuration, and rejects an impossible one, before a backend is loaded.
@@ -7,6 +15,7 @@ configuration, and rejects an impossible one, before a backend is loaded.
 import dataclasses
 
 from keras_attention import catalog, recipes
+from keras_attention.errors import ConfigError
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 
@@ -23,6 +32,9 @@ class TrainConfig:
     attention: str = "se"  # a registered name or "none"
     dataset: str = "digits"
     recipe: str = "digits"
+    # The learning rate at the batch size used; None: the recipe's, scaled linearly from its
+    # reference batch size.
+    learning_rate: float = None
     epochs: int = None
     batch_size: int = None
     image_size: int = None
@@ -61,6 +73,12 @@ class TrainConfig:
                 f"strategy: unknown strategy {self.strategy!r}; expected one of "
                 f"{', '.join(STRATEGIES)}"
             )
+        if self.learning_rate is not None and (
+            not isinstance(self.learning_rate, (int, float))
+            or isinstance(self.learning_rate, bool)
+            or not self.learning_rate > 0
+        ):
+            raise ValueError(f"learning_rate: expected a number > 0, got {self.learning_rate!r}")
         for name in ("epochs", "batch_size", "image_size", "reduction", "steps_per_epoch"):
             value = getattr(self, name)
             if value is not None and (not _is_int(value) or value < 1):
@@ -120,6 +138,104 @@ class TrainConfig:
                 f"model_kwargs: batchnorm must be 'keras' or 'torch', got {batchnorm!r}"
             )
         return self
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """What a run needs, resolved once from a `TrainConfig` (`resolve`).
+
+    `model_arguments` are the keyword arguments of `keras_attention.models.build` except the
+    data set's classes and image shape; `loss_weights` are by output name (None for a model
+    without auxiliary heads).
+    """
+
+    config: TrainConfig
+    recipe: recipes.Recipe
+    epochs: int
+    batch_size: int
+    model_arguments: dict
+    loss_weights: dict = None
+
+    def steps_per_epoch(self, info):
+        """Optimizer steps per epoch on a data set with `info` (`keras_attention.data`)."""
+        return self.config.steps_per_epoch or -(-info.train_size // self.batch_size)
+
+    def build_model(self, num_classes, input_shape):
+        """The run's network (uncompiled)."""
+        from keras_attention import models
+
+        try:
+            return models.build(
+                self.config.model,
+                num_classes=num_classes,
+                input_shape=tuple(input_shape),
+                **self.model_arguments,
+            )
+        except (ValueError, TypeError) as error:
+            # The network follows from the configuration alone: what cannot be built is a
+            # setting that cannot work.
+            raise ConfigError(str(error)) from error
+
+
+def resolve(config):
+    """The `RunPlan` of `config`: checks it (`ConfigError` for the first impossible setting)
+    and fills in what the recipe and the model family decide."""
+    try:
+        config.validate()
+    except ConfigError:
+        raise
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+    recipe = recipes.get(config.recipe)
+    batch_size = config.batch_size or recipe.batch_size
+    if config.learning_rate is not None:
+        recipe = recipes.get(
+            recipe, learning_rate=float(config.learning_rate), reference_batch_size=batch_size
+        )
+    family, depth = catalog.parse_model(config.model)
+    attention = None if config.attention in (None, "none") else config.attention
+    attention_kwargs = dict(config.attention_kwargs or {})
+    if attention == "spem":
+        attention_kwargs.setdefault("alpha", recipe.spem_alpha)
+    options = {"batchnorm": recipe.batchnorm, "dropout": recipe.dropout}
+    options.update(config.model_kwargs or {})
+    loss_weights = None
+    if family == "cifar_se_resnet":
+        options.update(
+            aux_positions=tuple(config.aux_positions), feed_attention=config.feed_attention
+        )
+        if config.reduction:
+            options["reduction"] = config.reduction
+        loss_weights = _loss_weights(config, recipe, depth)
+    elif config.reduction and attention:
+        attention_kwargs["reduction"] = config.reduction
+    return RunPlan(
+        config=config,
+        recipe=recipe,
+        epochs=config.epochs or recipe.epochs,
+        batch_size=batch_size,
+        model_arguments={
+            "attention": attention,
+            "attention_kwargs": attention_kwargs or None,
+            **options,
+        },
+        loss_weights=loss_weights,
+    )
+
+
+def _loss_weights(config, recipe, depth):
+    """Main 1; the auxiliary heads' from the configuration, else the paper's for the depth, else
+    the recipe's, else 0.3 each (whichever has one weight per head)."""
+    count = len(config.aux_positions)
+    if not count:
+        return None
+    candidates = (
+        config.aux_loss_weights,
+        catalog.PAPER_AUX_LOSS_WEIGHTS.get(depth),
+        recipe.aux_loss_weights,
+    )
+    weights = next((w for w in candidates if w and len(w) == count), (0.3,) * count)
+    return {"main": 1.0, **{f"aux{i + 1}": float(w) for i, w in enumerate(weights)}}
 
 
 def _is_int(value):

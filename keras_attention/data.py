@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attention import catalog
+from keras_attention.errors import DataError
 
 AUTOTUNE = tf.data.AUTOTUNE
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -59,9 +60,34 @@ class DataInfo:
     class_names: tuple = ()
     validation_size: int = 0
     raw_shape: tuple = None  # the stored images' shape, when every image has the same
+    # What identifies the data (`run.json` records it; a resume on other data is refused).
+    fingerprint: dict = None
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+
+def fingerprint_changes(recorded, current):
+    """`"images: 60 -> 120, ..."`: how two data fingerprints differ ("" when they do not)."""
+    recorded, current = recorded or {}, current or {}
+    changes = []
+    for key in sorted(set(recorded) | set(current)):
+        old, new = recorded.get(key), current.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            inner = [
+                f"{name}: {old.get(name, 0)} -> {new.get(name, 0)}"
+                for name in sorted(set(old) | set(new))
+                if old.get(name) != new.get(name)
+            ]
+            changes.append(f"{key} {', '.join(inner[:5])}{', ...' if len(inner) > 5 else ''}")
+        elif key == "sha256":
+            if not changes:
+                changes.append("the images' names or sizes changed")
+        else:
+            changes.append(f"{key}: {old!r} -> {new!r}")
+    return ", ".join(changes)
 
 
 def _check_fraction(fraction):
@@ -103,6 +129,11 @@ def load_digits(image_size=32, seed=0, validation_fraction=0.0):
         tuple(str(i) for i in range(10)),
         validation_size=len(x_val),
         raw_shape=(8, 8, 1),
+        fingerprint={
+            "source": "sklearn.datasets.load_digits",
+            "images": int(len(images)),
+            "sha256": hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest(),
+        },
     )
 
     def source(x, y):
@@ -161,6 +192,13 @@ def load_tfds(
         tuple(labels.names),
         validation_size=_split_size(validation),
         raw_shape=tuple(shape) if None not in shape else None,
+        fingerprint={
+            "source": "tensorflow-datasets",
+            "name": name,
+            "version": str(builder_info.version),
+            "splits": requested,
+            "images": {"train": _split_size(train), "test": _split_size(test)},
+        },
     )
     return Splits(train, validation, test, info)
 
@@ -237,11 +275,11 @@ def find_images(directory):
             labels.append(label)
     if bad:
         listed = "\n  ".join(bad)
-        raise ValueError(f"{len(bad)} unreadable image(s) in {directory!r}:\n  {listed}")
+        raise DataError(f"{len(bad)} unreadable image(s) in {directory!r}:\n  {listed}")
     counts = np.bincount(labels, minlength=len(class_names)) if labels else [0]
     if min(counts) < 2:
         empty = [name for name, n in zip(class_names, counts, strict=True) if n < 2]
-        raise ValueError(
+        raise DataError(
             f"dataset: image folder {directory!r} has too few images: classes {empty} have "
             f"fewer than 2 ({', '.join(IMAGE_EXTENSIONS)} files); every class needs at least 2"
         )
@@ -255,6 +293,25 @@ def find_images(directory):
     return paths, labels, class_names
 
 
+def directory_fingerprint(directory, paths, labels, class_names):
+    """The images of a folder by relative path and size: their count and bytes, the count per
+    class, and a digest of the list."""
+    digest = hashlib.sha256()
+    total = 0
+    for path in sorted(str(p) for p in paths):
+        size = os.path.getsize(path)
+        total += size
+        digest.update(f"{os.path.relpath(path, directory)}\0{size}\n".encode())
+    counts = np.bincount(np.asarray(labels, "int64"), minlength=len(class_names))
+    return {
+        "source": "folder",
+        "images": len(paths),
+        "bytes": total,
+        "classes": {name: int(n) for name, n in zip(class_names, counts, strict=True)},
+        "sha256": digest.hexdigest(),
+    }
+
+
 def load_directory(directory, image_size=224, seed=0, validation_fraction=0.0):
     """Images in class sub-folders, split into train, validation and test with a fixed seed."""
     _check_fraction(validation_fraction)
@@ -266,7 +323,7 @@ def load_directory(directory, image_size=224, seed=0, validation_fraction=0.0):
     if validation_fraction:
         n_validation = max(1, n_validation)
     if len(paths) - n_test - n_validation < 1:
-        raise ValueError(
+        raise DataError(
             f"dataset: image folder {directory!r} has {len(paths)} images, too few for a "
             f"training, validation and test split"
         )
@@ -279,6 +336,7 @@ def load_directory(directory, image_size=224, seed=0, validation_fraction=0.0):
         *STATISTICS["imagenet"],
         tuple(class_names),
         validation_size=n_validation,
+        fingerprint=directory_fingerprint(directory, paths, labels, class_names),
     )
 
     def read(path, label):

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_attention import quiet
+from keras_attention import quiet, run_folder
 
 TFLITE_MODES = ("float32", "float16", "dynamic_int8", "full_int8")
 
@@ -68,7 +68,7 @@ def _single_output(model):
 def export_keras(model, path, inputs=None):
     """Saves `.keras` and checks that the reloaded model gives the same outputs (on `inputs`,
     or on random inputs of the model's shape)."""
-    model.save(path)
+    run_folder.save_model(model, path)
     reloaded = keras.saving.load_model(path)
     if inputs is None:
         shape = [1 if d is None else d for d in model.input_shape[1:]]
@@ -278,8 +278,7 @@ def run_tflite(interpreter, inputs):
 def export_tflite(model, path, inputs, mode="float32", representative_inputs=None):
     """Converts, writes and checks a TFLite model."""
     content = convert_tflite(model, mode, representative_inputs)
-    with open(path, "wb") as handle:
-        handle.write(content)
+    run_folder.write_bytes(path, content)
     interpreter, runtime = tflite_interpreter(content)
     diff = np.abs(run_tflite(interpreter, inputs) - model.predict(inputs, verbose=0)).max()
     return ExportReport(
@@ -361,13 +360,60 @@ def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samp
     same raw test images and scored on the run's test set. Writes `RUN_DIR/export/export.json`
     (formats, sizes, largest differences, TFLite ops, test accuracies, input description) and
     returns its content.
-    """
-    import json
 
+    The export is written into `RUN_DIR/export.partial` and swapped in whole when it is
+    complete, so a killed or failed export leaves the previous one as it was. The run's folder
+    is locked meanwhile, and its files are checked against the checksums `metrics.json`
+    records.
+    """
+    folder = run_folder.RunFolder(run_dir)
+    with folder.lock():
+        record = folder.read_json(
+            run_folder.METRICS, "export needs the run's metrics; train the run again"
+        )
+        if record is None:
+            from keras_attention.errors import ConfigError
+
+            raise ConfigError(
+                f"export: {run_dir!r} holds no finished run (no {run_folder.METRICS}); train "
+                "it first, or run the same training command to finish it"
+            )
+        folder.verify(record)
+        _recover_export(folder)
+        staging = folder.path(run_folder.EXPORT + ".partial")
+        run_folder.remove(staging)
+        result = _export_run(folder, record, staging, modes, calibration_samples, parity_samples)
+        _swap_in(folder, staging)
+    return result
+
+
+def _recover_export(folder):
+    """Puts back the previous export if a swap was cut between its two renames."""
+    current = folder.path(run_folder.EXPORT)
+    previous = folder.path(run_folder.EXPORT + ".previous")
+    if os.path.exists(previous):
+        if os.path.exists(current):
+            run_folder.remove(previous)
+        else:
+            os.replace(previous, current)
+
+
+def _swap_in(folder, staging):
+    """Replaces the export by `staging`: two renames, undone by `_recover_export` if a kill
+    falls between them."""
+    current = folder.path(run_folder.EXPORT)
+    previous = folder.path(run_folder.EXPORT + ".previous")
+    if os.path.exists(current):
+        os.replace(current, previous)
+    os.replace(staging, current)
+    run_folder.remove(previous)
+
+
+def _export_run(folder, record, directory, modes, calibration_samples, parity_samples):
     from keras_attention import data, models, recipes
 
-    with open(os.path.join(run_dir, "metrics.json")) as handle:
-        record = json.load(handle)
+    run_dir = folder.directory
+    final = folder.path(run_folder.EXPORT)
     config = record["config"]
     recipe = recipes.get(config["recipe"])
     splits = data.load(
@@ -379,7 +425,7 @@ def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samp
         config.get("validation_split", 0.0),
     )
     info = splits.info
-    model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+    model = keras.saving.load_model(folder.path(run_folder.MODEL))
     if len(model.outputs) > 1:
         model = models.inference_model(model)
     serving = serving_model(model, info, recipe.augmentation)
@@ -393,7 +439,6 @@ def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samp
         if info.raw_shape
         else next(iter(raw_test))[0].numpy()
     )
-    directory = os.path.join(run_dir, "export")
     os.makedirs(directory, exist_ok=True)
     reports = [export_keras(model, os.path.join(directory, "model.keras"), None)]
     reports += export_all(
@@ -411,11 +456,14 @@ def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samp
             with open(report.path, "rb") as handle:
                 interpreter, _ = tflite_interpreter(handle.read())
             accuracy[report.format] = _accuracy(lambda x, i=interpreter: run_tflite(i, x), raw_test)
-    labels_path = os.path.join(directory, "labels.txt")
-    with open(labels_path, "w") as handle:
-        handle.write("".join(f"{name}\n" for name in info.class_names))
+    run_folder.write_text(
+        os.path.join(directory, "labels.txt"), "".join(f"{name}\n" for name in info.class_names)
+    )
+    for report in reports:  # where each file is once the export is swapped in
+        report.path = os.path.join(final, os.path.relpath(report.path, directory))
+    labels_path = os.path.join(final, "labels.txt")
+    report_path = os.path.join(final, "export.json")
     shape = list(info.raw_shape) if info.raw_shape else [None, None, info.image_shape[-1]]
-    report_path = os.path.join(directory, "export.json")
     result = {
         "run_dir": run_dir,
         "model": model.name,
@@ -435,6 +483,5 @@ def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samp
         "reports": [r.to_dict() for r in reports],
         "test_accuracy": accuracy,
     }
-    with open(report_path, "w") as handle:
-        json.dump(result, handle, indent=2)
+    run_folder.write_json(os.path.join(directory, "export.json"), result)
     return result

@@ -12,8 +12,6 @@ parameter counts, which were reproduced from the authors' PyTorch code.
 
 import dataclasses
 
-from keras_attention import catalog
-
 
 @dataclasses.dataclass(frozen=True)
 class Row:
@@ -50,14 +48,25 @@ class Row:
     def image_size(self):
         return 224 if self.dataset == "imagenet2012" else 32
 
-    def options(self):
-        """The keyword arguments of `keras_attention.models.build` for this row."""
-        options = dict(self.model_kwargs)
-        if self.model.startswith("cifar_se_resnet"):
-            options.update(aux_positions=self.aux_positions, feed_attention=self.feed_attention)
-            if self.reduction:
-                options["reduction"] = self.reduction
-        return options
+    def config(self, **overrides):
+        """The `TrainConfig` that trains this row, with `overrides` (dataset, epochs, ...;
+        None values are ignored)."""
+        from keras_attention.config import TrainConfig
+
+        fields = dict(
+            model=self.model,
+            attention=self.attention,
+            dataset=self.dataset,
+            recipe=self.recipe,
+            attention_kwargs=dict(self.attention_kwargs),
+            model_kwargs=dict(self.model_kwargs),
+            reduction=self.reduction,
+            aux_positions=tuple(self.aux_positions),
+            feed_attention=self.feed_attention,
+            aux_loss_weights=self.aux_loss_weights,
+        )
+        fields.update({k: v for k, v in overrides.items() if v is not None})
+        return TrainConfig(**fields)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -475,18 +484,12 @@ def build(row, num_classes=None, input_shape=None):
         num_classes: default the row's data set's classes.
         input_shape: default `(32, 32, 3)` for CIFAR rows, `(224, 224, 3)` for ImageNet.
     """
-    from keras_attention import models
+    from keras_attention.config import resolve
 
     row = get(row) if isinstance(row, str) else row
-    catalog.parse_model(row.model)
     size = row.image_size
-    return models.build(
-        row.model,
-        None if row.attention == "none" else row.attention,
-        num_classes=num_classes or row.num_classes,
-        input_shape=input_shape or (size, size, 3),
-        attention_kwargs=dict(row.attention_kwargs) or None,
-        **row.options(),
+    return resolve(row.config()).build_model(
+        num_classes or row.num_classes, input_shape or (size, size, 3)
     )
 
 

@@ -7,14 +7,18 @@ Markdown) and a plot of the score against the main hyperparameters (PNG).
 """
 
 import csv
+import dataclasses
+import glob
+import io
 import json
 import math
 import os
 
 import keras_tuner
 
-from keras_attention import data, layers, models, recipes
-from keras_attention.training import compile_model, make_pipelines
+from keras_attention import assembly, data, layers, models, run_folder
+from keras_attention.config import TrainConfig, resolve
+from keras_attention.errors import ConfigError
 
 TUNERS = {
     "random": keras_tuner.RandomSearch,
@@ -37,26 +41,28 @@ SPACE = {
 }
 # Blocks whose constructor takes a reduction ratio.
 REDUCTION_BLOCKS = ("se", "cbam", "coord")
+# Hyperparameters of the auxiliary classifiers (cifar_se_resnet models only).
+AUX_HYPERPARAMETERS = ("aux_positions", "aux1_weight", "aux2_weight", "aux_dropout")
 
 
 def check_value(name, value, option="value"):
-    """Raises ValueError when `value` cannot be hyperparameter `name`."""
+    """Raises `ConfigError` (a ValueError) when `value` cannot be hyperparameter `name`."""
     if name == "attention":
         if value not in layers.names():
-            raise ValueError(
+            raise ConfigError(
                 f"{option} attention: unknown block {value!r}; expected one of {layers.names()}"
             )
     elif name == "aux_positions":
         if str(value) not in AUX_POSITION_CHOICES:
-            raise ValueError(
+            raise ConfigError(
                 f"{option} aux_positions: expected one of {list(AUX_POSITION_CHOICES)}, "
                 f"got {value!r}"
             )
     elif name == "reduction":
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{option} reduction: expected a positive integer, got {value!r}")
+            raise ConfigError(f"{option} reduction: expected a positive integer, got {value!r}")
     elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{option} {name}: expected a number >= 0, got {value!r}")
+        raise ConfigError(f"{option} {name}: expected a number >= 0, got {value!r}")
 
 
 def objective(name):
@@ -65,8 +71,51 @@ def objective(name):
     return keras_tuner.Objective(name, direction)
 
 
+def context_blocks():
+    """The registered blocks that take an auxiliary classifier's result (`context=`), which
+    SE-R feeds them."""
+    from keras_attention.layers.squeeze_excitation import SqueezeExcitation
+
+    return [
+        name
+        for name in layers.names()
+        if isinstance(layers.registry.resolve(name), type)
+        and issubclass(layers.registry.resolve(name), SqueezeExcitation)
+    ]
+
+
+def trial_config(base, values):
+    """The `TrainConfig` of a trial: `base` with the trial's hyperparameter `values` replaced
+    (`attention`, `reduction`, `aux_positions`, `aux1_weight`/`aux2_weight` as the auxiliary
+    loss weights, `aux_dropout` as a factory option, `spem_alpha` as SPEM's `alpha`,
+    `learning_rate`)."""
+    changes = {}
+    attention_kwargs = dict(base.attention_kwargs or {})
+    model_kwargs = dict(base.model_kwargs or {})
+    for name in ("attention", "reduction", "learning_rate"):
+        if name in values:
+            changes[name] = values[name]
+    if "aux_positions" in values:
+        changes["aux_positions"] = tuple(int(p) for p in str(values["aux_positions"]).split(","))
+    if "aux1_weight" in values:
+        weights = [values["aux1_weight"]]
+        if "aux2_weight" in values:
+            weights.append(values["aux2_weight"])
+        changes["aux_loss_weights"] = tuple(float(w) for w in weights)
+    if "aux_dropout" in values:
+        model_kwargs["aux_dropout"] = values["aux_dropout"]
+    if "spem_alpha" in values:
+        attention_kwargs["alpha"] = values["spem_alpha"]
+    return dataclasses.replace(
+        base, attention_kwargs=attention_kwargs, model_kwargs=model_kwargs, **changes
+    )
+
+
 class AttentionHyperModel(keras_tuner.HyperModel):
-    """Builds and trains one trial's model.
+    """Builds and trains one trial's model: the search's `TrainConfig` with the trial's values
+    replaced (`trial_config`), resolved and built as training builds a run
+    (`keras_attention.config.resolve`), so a trial and a training run with the same values
+    are the same network (the recipe's BatchNorm semantics and dropout included).
 
     Args:
         model: a model name (`models.build`), e.g. `cifar_resnet20` or `cifar_se_resnet18`;
@@ -80,6 +129,8 @@ class AttentionHyperModel(keras_tuner.HyperModel):
             `{"attention": ("choice", {"values": ["se", "spem"]})}`.
         steps_per_epoch: limit on training steps per epoch (None: the whole set).
         validation_split: the fraction of the training data that scores the trials.
+        config: a `TrainConfig` to start from instead of the arguments above (its other
+            fields, such as `model_kwargs` or `feed_attention`, hold for every trial).
     """
 
     def __init__(
@@ -95,29 +146,73 @@ class AttentionHyperModel(keras_tuner.HyperModel):
         steps_per_epoch=None,
         seed=0,
         validation_split=0.1,
+        config=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.model_name = model
-        self.recipe = recipes.get(recipe)
-        self.epochs = epochs or self.recipe.epochs
-        self.batch_size = batch_size or self.recipe.batch_size
+        if config is None:
+            config = TrainConfig(
+                model=model,
+                dataset=dataset,
+                recipe=recipe,
+                epochs=epochs,
+                batch_size=batch_size,
+                image_size=image_size,
+                steps_per_epoch=steps_per_epoch,
+                seed=seed,
+                validation_split=validation_split,
+            )
+        if not config.validation_split:
+            raise ConfigError("validation_split: trials are scored on a validation split; got 0")
+        self.config = config
+        self.plan = resolve(config)
+        self.model_name = config.model
+        self.recipe = self.plan.recipe
+        self.epochs = self.plan.epochs
+        self.batch_size = self.plan.batch_size
+        self.steps_per_epoch = config.steps_per_epoch
+        self.seed = config.seed
+        self.with_aux = models.parse(config.model)[0] == "cifar_se_resnet"
         self.fixed = dict(fixed or {})
-        unknown = (set(self.fixed) | set(ranges or {})) - set(SPACE)
+        ranges = dict(ranges or {})
+        unknown = (set(self.fixed) | set(ranges)) - set(SPACE)
         if unknown:
-            raise ValueError(f"Unknown hyperparameters {sorted(unknown)}; known: {list(SPACE)}.")
+            raise ConfigError(f"Unknown hyperparameters {sorted(unknown)}; known: {list(SPACE)}.")
+        fed = self.with_aux and config.feed_attention
+        allowed = context_blocks() if fed else list(layers.names())
+        space = {**SPACE, "attention": ("choice", {"values": allowed})}
         for name, value in self.fixed.items():
             check_value(name, value, "--fix")
-        for name, (_, arguments) in (ranges or {}).items():
+        for name, (_, arguments) in ranges.items():
             for value in arguments.get("values", []):
                 check_value(name, value, "--choices")
-        self.space = {**SPACE, **(ranges or {})}
-        self.steps_per_epoch = steps_per_epoch
-        self.seed = seed
+        for option, names in (("--fix", self.fixed), ("--choices/--range", ranges)):
+            unusable = sorted(n for n in names if n in AUX_HYPERPARAMETERS and not self.with_aux)
+            if unusable:
+                raise ConfigError(
+                    f"{option} {', '.join(unusable)}: {config.model!r} has no auxiliary "
+                    "classifiers (only cifar_se_resnet models have them)"
+                )
+        asked = [self.fixed["attention"]] if "attention" in self.fixed else []
+        asked += ranges.get("attention", ("", {}))[1].get("values", [])
+        refused = [block for block in asked if block not in allowed]
+        if refused:
+            raise ConfigError(
+                f"attention: SE-R feeds the auxiliary heads' results into the blocks, which "
+                f"{', '.join(refused)} cannot take; choose among {', '.join(allowed)}, or "
+                "feed_attention=False (--no-feed-attention, SE-A)"
+            )
+        self.space = {**space, **ranges}
         # Trials are scored on a validation split of the training data, never on the test set.
-        self.splits = data.load(dataset, image_size, seed=seed, validation_split=validation_split)
+        self.splits = data.load(
+            config.dataset,
+            config.image_size,
+            config.data_dir,
+            config.manual_dir,
+            seed=config.seed,
+            validation_split=config.validation_split,
+        )
         self.info = self.splits.info
-        self.with_aux = models.parse(model)[0] == "cifar_se_resnet"
 
     def _value(self, hp, name):
         if name in self.fixed:
@@ -131,51 +226,38 @@ class AttentionHyperModel(keras_tuner.HyperModel):
             return hp.Int(name, **arguments)
         raise ValueError(f"Hyperparameter {name!r}: unknown kind {kind!r}.")
 
-    def build(self, hp):
-        attention = self._value(hp, "attention")
-        # Models train as the recipe's authors trained (its BatchNorm semantics).
-        attention_kwargs, options = {}, {"batchnorm": recipes.get(self.recipe).batchnorm}
-        if attention in REDUCTION_BLOCKS:
+    def values(self, hp):
+        """The trial's hyperparameter values, registering them (and their conditions) in
+        `hp`."""
+        values = {"attention": self._value(hp, "attention")}
+        if values["attention"] in REDUCTION_BLOCKS:
             with hp.conditional_scope("attention", list(REDUCTION_BLOCKS)):
-                reduction = self._value(hp, "reduction")
-            if self.with_aux:
-                options["reduction"] = reduction
-            else:
-                attention_kwargs["reduction"] = reduction
-        if attention == "spem":
+                values["reduction"] = self._value(hp, "reduction")
+        if values["attention"] == "spem":
             with hp.conditional_scope("attention", ["spem"]):
-                attention_kwargs["alpha"] = self._value(hp, "spem_alpha")
-        loss_weights = None
+                values["spem_alpha"] = self._value(hp, "spem_alpha")
         if self.with_aux:
-            positions = tuple(int(p) for p in str(self._value(hp, "aux_positions")).split(","))
-            options.update(aux_positions=positions, aux_dropout=self._value(hp, "aux_dropout"))
-            loss_weights = {"main": 1.0, "aux1": self._value(hp, "aux1_weight")}
-            if len(positions) == 2:
+            values["aux_positions"] = self._value(hp, "aux_positions")
+            values["aux_dropout"] = self._value(hp, "aux_dropout")
+            values["aux1_weight"] = self._value(hp, "aux1_weight")
+            if "," in str(values["aux_positions"]):
                 pairs = [c for c in AUX_POSITION_CHOICES if "," in c]
                 with hp.conditional_scope("aux_positions", pairs):
-                    loss_weights["aux2"] = self._value(hp, "aux2_weight")
-        learning_rate = self._value(hp, "learning_rate")
-        if self.with_aux and attention not in ("se",):
-            options["feed_attention"] = False  # SE-R feeds results into SE blocks only
-        model = models.build(
-            self.model_name,
-            attention,
-            num_classes=self.info.num_classes,
-            input_shape=self.info.image_shape,
-            attention_kwargs=attention_kwargs or None,
-            **options,
-        )
-        recipe = recipes.get(
-            self.recipe, learning_rate=learning_rate, reference_batch_size=self.batch_size
-        )
-        steps = self.steps_per_epoch or -(-self.info.train_size // self.batch_size)
-        compile_model(model, recipe, steps, self.batch_size, self.epochs, loss_weights)
-        return model
+                    values["aux2_weight"] = self._value(hp, "aux2_weight")
+        values["learning_rate"] = self._value(hp, "learning_rate")
+        return values
+
+    def trial_config(self, hp):
+        return trial_config(self.config, self.values(hp))
+
+    def build(self, hp):
+        plan = resolve(self.trial_config(hp))
+        return assembly.build_compiled(plan, self.info)
 
     def fit(self, hp, model, *args, **kwargs):
-        """Trains a trial's model on the pipelines of `train_keras.py` (their labels follow the
+        """Trains a trial's model on the pipelines of training (their labels follow the
         trial's outputs, which vary with the auxiliary positions)."""
-        train_data, validation_data, _ = make_pipelines(
+        train_data, validation_data, _ = assembly.make_pipelines(
             model, self.splits, self.recipe, self.batch_size, self.seed, self.steps_per_epoch
         )
         kwargs.setdefault("epochs", self.epochs)
@@ -188,22 +270,107 @@ class AttentionHyperModel(keras_tuner.HyperModel):
         )
 
 
-def make_tuner(name, hypermodel, objective_name, directory, project_name="search", **kwargs):
+def make_tuner(
+    name, hypermodel, objective_name, directory, project_name="search", overwrite=False, **kwargs
+):
     """A tuner by name (`random`, `bayesian`, `hyperband`, `grid`) that resumes from
-    `directory` if a search with the same project name is there."""
+    `directory` if a search with the same project name is there (unless `overwrite`), and
+    writes its state files atomically (`atomic_state_files`)."""
     if name not in TUNERS:
         raise ValueError(f"Unknown tuner {name!r}; expected one of {list(TUNERS)}.")
     if name == "hyperband":
         kwargs.pop("max_trials", None)
         kwargs.setdefault("max_epochs", hypermodel.epochs)
-    return TUNERS[name](
+    instance = TUNERS[name](
         hypermodel,
         objective=objective(objective_name),
         directory=directory,
         project_name=project_name,
-        overwrite=False,
+        overwrite=overwrite,
         **kwargs,
     )
+    return atomic_state_files(instance)
+
+
+def atomic_state_files(tuner):
+    """Makes `tuner` write `oracle.json`, its `tuner*.json` and every `trial.json` under a
+    temporary name and rename it (`run_folder.write_text`).
+
+    Keras Tuner writes them in place (`utils.save_json` opens the file for writing, which
+    empties it, then writes): a kill in between leaves an empty `oracle.json` that every later
+    run fails to read. The replacements write the same JSON (Keras Tuner's own `json.dumps`,
+    which it reads back) on this instance and its oracle only.
+    """
+    oracle = tuner.oracle
+
+    def write(path, state):
+        run_folder.write_text(path, json.dumps(state))
+
+    if not tuner._is_worker():  # a worker's oracle is the chief's, through a client
+        oracle.save = lambda: write(oracle._get_oracle_fname(), oracle.get_state())
+        oracle._save_trial = lambda trial: write(
+            os.path.join(oracle._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state()
+        )
+
+    def save():
+        if not tuner._is_worker():
+            oracle.save()
+        write(tuner._get_tuner_fname(), tuner.get_state())
+
+    tuner.save = save
+    return tuner
+
+
+SEARCH_RECORD = "search.json"
+
+
+def search_record(hypermodel, tuner, objective_name, max_trials, tuner_kwargs):
+    """What identifies a search: its configuration (less the output folder and verbosity),
+    tuner, objective, trial budget and space."""
+    config = {
+        k: v
+        for k, v in run_folder.jsonable(hypermodel.config.to_dict()).items()
+        if k not in ("output_dir", "verbose", "overwrite")
+    }
+    return run_folder.jsonable(
+        {
+            "config": config,
+            "tuner": tuner,
+            "objective": objective_name,
+            "max_trials": max_trials,
+            "fixed": hypermodel.fixed,
+            "space": hypermodel.space,
+            "tuner_options": tuner_kwargs,
+        }
+    )
+
+
+def _differences(recorded, current, prefix=""):
+    found = []
+    for key in sorted(set(recorded) | set(current)):
+        old, new = recorded.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            found += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            found.append(f"{prefix}{key}: {old!r} -> {new!r}")
+    return found
+
+
+def check_search_files(directory, project_name="search"):
+    """Raises `RunError` naming the first of a search's JSON files that does not parse."""
+    project = os.path.join(directory, project_name)
+    paths = [os.path.join(project, "oracle.json")]
+    paths += sorted(glob.glob(os.path.join(project, "tuner*.json")))
+    paths += sorted(glob.glob(os.path.join(project, "trial_*", "trial.json")))
+    for path in paths:
+        if "trial_" in path:
+            remedy = (
+                f"remove its folder {os.path.dirname(path)!r} to run that trial again, or "
+                "start the search again with --overwrite"
+            )
+        else:
+            remedy = "start the search again with --overwrite (overwrite=True)"
+        run_folder.read_json(path, remedy)
 
 
 def trial_records(tuner):
@@ -229,26 +396,23 @@ def write_results(tuner, directory):
     )
     best = tuner.get_best_hyperparameters(1)[0].values if rows else {}
     best_trial = tuner.oracle.get_best_trials(1)[0] if rows else None
-    with open(os.path.join(directory, "best_hyperparameters.json"), "w") as handle:
-        json.dump(
-            {
-                "objective": tuner.oracle.objective.name,
-                "score": best_trial.score if best_trial else None,
-                "trial": best_trial.trial_id if best_trial else None,
-                "hyperparameters": best,
-            },
-            handle,
-            indent=2,
-        )
-    with open(os.path.join(directory, "trials.csv"), "w", newline="") as handle:
-        writer = csv.DictWriter(handle, columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    with open(os.path.join(directory, "trials.md"), "w") as handle:
-        handle.write("| " + " | ".join(columns) + " |\n")
-        handle.write("|" + " --- |" * len(columns) + "\n")
-        for row in rows:
-            handle.write("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |\n")
+    run_folder.write_json(
+        os.path.join(directory, "best_hyperparameters.json"),
+        {
+            "objective": tuner.oracle.objective.name,
+            "score": best_trial.score if best_trial else None,
+            "trial": best_trial.trial_id if best_trial else None,
+            "hyperparameters": best,
+        },
+    )
+    table = io.StringIO()
+    writer = csv.DictWriter(table, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    run_folder.write_text(os.path.join(directory, "trials.csv"), table.getvalue())
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
+    run_folder.write_text(os.path.join(directory, "trials.md"), "\n".join(lines) + "\n")
     _plot(rows, tuner.oracle.objective.name, os.path.join(directory, "scores.png"))
     return rows, best
 
@@ -287,7 +451,7 @@ def _plot(rows, objective_name, path):
     for axis in list(axes.flat)[len(names) :]:
         axis.axis("off")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    run_folder.write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
 
 
 def search(
@@ -297,19 +461,48 @@ def search(
     objective_name=None,
     max_trials=10,
     verbose=1,
+    overwrite=False,
     **tuner_kwargs,
 ):
     """Runs (or continues) a search and writes its results into `directory`.
 
+    The folder is locked for this tuner (`KERASTUNER_TUNER_ID`, default `tuner0`); its
+    `search.json` records what the search is, and a search of another configuration in the
+    same folder is refused with what differs (`ConfigError`), as `train` does; a damaged
+    state file is named (`RunError`). With Keras Tuner's distributed mode
+    (`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT` set; the
+    tuner called `chief` runs the oracle and the others are workers), every process runs this
+    same function on the same folder: the workers run trials and return no rows, the chief
+    waits for them and writes the results.
+
     Returns `(tuner, rows, best_hyperparameters)`.
     """
-    os.makedirs(directory, exist_ok=True)
+    run_folder.prepare(directory)
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
     objective_name = objective_name or (
         "val_main_accuracy" if hypermodel.with_aux else "val_accuracy"
     )
-    instance = make_tuner(
-        tuner, hypermodel, objective_name, directory, max_trials=max_trials, **tuner_kwargs
-    )
-    instance.search(verbose=verbose)
-    rows, best = write_results(instance, directory)
+    with run_folder.FolderLock(directory, f".lock-{tuner_id}"):
+        record_path = os.path.join(directory, SEARCH_RECORD)
+        if overwrite and tuner_id in ("tuner0", "chief"):
+            for name in (SEARCH_RECORD, "search"):
+                run_folder.remove(os.path.join(directory, name))
+        record = search_record(hypermodel, tuner, objective_name, max_trials, tuner_kwargs)
+        recorded = run_folder.read_json(record_path, "start the search again with --overwrite")
+        if recorded is not None and recorded != record:
+            changes = "; ".join(_differences(recorded, record))
+            raise ConfigError(
+                f"output_dir: {directory!r} holds a search of another configuration "
+                f"({changes}); give another output folder, or --overwrite to replace it"
+            )
+        check_search_files(directory)
+        instance = make_tuner(
+            tuner, hypermodel, objective_name, directory, max_trials=max_trials, **tuner_kwargs
+        )
+        if recorded is None and not instance._is_worker():
+            run_folder.write_json(record_path, record)
+        instance.search(verbose=verbose)
+        if instance._is_worker():
+            return instance, [], {}
+        rows, best = write_results(instance, directory)
     return instance, rows, best

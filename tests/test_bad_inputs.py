@@ -193,16 +193,13 @@ def test_inference_model_of_a_plain_model_is_the_model():
 
 
 def test_sge_block_options_reach_the_blocks():
-    from keras_attention.config import TrainConfig
-    from keras_attention.recipes import get
-    from keras_attention.training import build_model
+    from keras_attention.config import TrainConfig, resolve
 
-    info = data.DataInfo("x", 10, (16, 16, 3), 1, 1, (0.0,), (1.0,))
     config = TrainConfig(attention="sge", attention_kwargs={"groups": 8})
-    model = build_model(config, get("digits"), info)
+    model = resolve(config).build_model(10, (16, 16, 3))
     assert {layer.groups for layer in model.layers if isinstance(layer, layers.SGE)} == {8}
     with pytest.raises(ValueError, match=r"groups=64 must divide"):
-        build_model(TrainConfig(attention="sge"), get("digits"), info)
+        resolve(TrainConfig(attention="sge")).build_model(10, (16, 16, 3))
 
 
 # --- the command line ----------------------------------------------------------------------------

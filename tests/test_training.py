@@ -221,9 +221,10 @@ def test_killed_run_resumes_with_the_state_of_its_last_finished_epoch(tmp_path):
     before = _history(killed_dir)
 
     # The backup holds the model and the optimizer after `done` epochs.
-    from keras_attention import recipes
-    from keras_attention.config import TrainConfig
-    from keras_attention.training import EpochBackup, build_model, compile_model
+    from keras_attention.assembly import build_compiled
+    from keras_attention.callbacks import EpochCommit
+    from keras_attention.config import TrainConfig, resolve
+    from keras_attention.run_folder import RunFolder
 
     config = TrainConfig(
         model="cifar_resnet8",
@@ -233,11 +234,9 @@ def test_killed_run_resumes_with_the_state_of_its_last_finished_epoch(tmp_path):
         recipe="ssa_cifar",
         steps_per_epoch=12,
     )
-    recipe = recipes.get("ssa_cifar")
-    model = build_model(config, recipe, data.load("digits", 16, validation_split=0.1).info)
-    compile_model(model, recipe, 12, 32, 5)
+    model = build_compiled(resolve(config), data.load("digits", 16, validation_split=0.1).info)
     fresh = [np.asarray(w).copy() for w in model.trainable_weights]
-    assert EpochBackup(str(killed_dir / "backup")).restore(model) == done
+    assert EpochCommit(RunFolder(str(killed_dir))).restore(model) == done
     assert int(model.optimizer.iterations.numpy()) == done * 12
     moved = [
         np.abs(np.asarray(w) - f).max() > 1e-4
@@ -282,6 +281,11 @@ def test_a_kill_during_the_final_save_loses_no_training(tmp_path):
     assert not (run_dir / "backup").exists()
 
 
+def _stamps(run_dir):
+    """Modification times of a run folder's files (the lock file records each holder)."""
+    return {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir() if p.name != ".lock"}
+
+
 @pytest.mark.slow
 def test_rerunning_a_finished_run_trains_nothing_and_changes_nothing(tmp_path):
     run_dir = tmp_path / "run"
@@ -289,14 +293,14 @@ def test_rerunning_a_finished_run_trains_nothing_and_changes_nothing(tmp_path):
     subprocess.run(
         command, env=_environment(), cwd=ROOT, check=True, timeout=300, stdout=subprocess.DEVNULL
     )
-    stamps = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()}
+    stamps = _stamps(run_dir)
     result = _run(command, check=True)
     assert f"run complete: {run_dir}" in result.stdout and "--overwrite" in result.stdout
-    assert {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()} == stamps
+    assert _stamps(run_dir) == stamps
     # Another configuration in the same folder is refused, with what differs.
     other = _run(_command(run_dir, "--epochs", "2", "--steps-per-epoch", "3", "--progress", "0"))
     assert other.returncode == 2 and "epochs: 1 -> 2" in other.stderr
-    assert {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()} == stamps
+    assert _stamps(run_dir) == stamps
     again = _run([*command, "--overwrite"])
     assert again.returncode == 0 and "run complete" not in again.stdout
     assert (run_dir / "metrics.json").stat().st_mtime_ns > stamps["metrics.json"]

@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import keras_tuner as kt
 import pytest
 
 from keras_attention import tuning
+from keras_attention.errors import ConfigError, RunError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -130,9 +132,8 @@ def test_unknown_tuner():
     assert tuning.objective("val_main_accuracy").direction == "max"
 
 
-@pytest.mark.slow
-def test_killed_search_continues_where_it_stopped(tmp_path):
-    command = [
+def _tune_command(tmp_path, *extra):
+    return [
         sys.executable,
         os.path.join(ROOT, "train_keras.py"),
         "tune",
@@ -142,21 +143,41 @@ def test_killed_search_continues_where_it_stopped(tmp_path):
         "--steps-per-epoch", "15",
         "--batch-size", "32",
         "--fix", "attention=se",
-        "--max-trials", "3",
         "--output-dir", str(tmp_path),
         "--progress", "0",
+        *extra,
     ]  # fmt: skip
+
+
+def _stamp(path):
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+@pytest.mark.slow
+def test_killed_search_continues_where_it_stopped(tmp_path):
+    """Killed at the moment Keras Tuner rewrites oracle.json (after trial 0 finished), the
+    search keeps a whole oracle.json and continues with trial 1."""
+    command = _tune_command(tmp_path, "--max-trials", "3")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     first = tmp_path / "search" / "trial_0" / "trial.json"
+    oracle = tmp_path / "search" / "oracle.json"
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None:
         if first.exists() and json.loads(first.read_text())["status"] == "COMPLETED":
             break
         time.sleep(0.05)
+    seen = _stamp(oracle)
+    while time.time() < deadline and process.poll() is None and _stamp(oracle) == seen:
+        time.sleep(0.001)
     assert process.poll() is None, "the search ended before it could be interrupted"
     process.send_signal(signal.SIGKILL)
     process.wait()
+    json.loads(oracle.read_text())  # the old oracle or the new one, whole
     finished_before = json.loads(first.read_text())
     subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=400)
     table = _read_csv(tmp_path / "trials.csv")
@@ -165,3 +186,147 @@ def test_killed_search_continues_where_it_stopped(tmp_path):
     # Trial 0 was kept, not run again: same score and values as before the kill.
     assert float(table[0]["score"]) == pytest.approx(finished_before["score"])
     assert json.loads(first.read_text())["score"] == finished_before["score"]
+
+
+@pytest.mark.slow
+def test_another_configuration_in_a_searchs_folder_is_refused(tmp_path):
+    def hypermodel(block):
+        return tuning.AttentionHyperModel(
+            "cifar_resnet8",
+            image_size=16,
+            epochs=1,
+            batch_size=32,
+            steps_per_epoch=1,
+            fixed={"attention": block},
+        )
+
+    tuning.search(hypermodel("se"), str(tmp_path), max_trials=1, verbose=0)
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "search").rglob("*") if p.is_file()}
+    with pytest.raises(
+        ConfigError, match=r"another configuration \(fixed\.attention: 'se' -> 'eca'"
+    ):
+        tuning.search(hypermodel("eca"), str(tmp_path), max_trials=1, verbose=0)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing was run or written
+    tuner, rows, _ = tuning.search(hypermodel("se"), str(tmp_path), max_trials=1, verbose=0)
+    assert len(rows) == 1  # the same search is continued (here: already finished)
+    damaged = tmp_path / "search" / "trial_0" / "trial.json"
+    damaged.write_text("")
+    with pytest.raises(RunError, match=r"trial_0/trial\.json is damaged \(empty\).*remove"):
+        tuning.search(hypermodel("se"), str(tmp_path), max_trials=1, verbose=0)
+
+
+def test_hyperparameters_the_model_cannot_use_are_errors():
+    with pytest.raises(ConfigError, match=r"--fix aux1_weight: 'cifar_resnet8' has no aux"):
+        tuning.AttentionHyperModel("cifar_resnet8", fixed={"aux1_weight": 0.3})
+    with pytest.raises(ConfigError, match=r"SE-R feeds .* cbam cannot take"):
+        _se_r_hypermodel(fixed={"attention": "cbam", "aux_positions": "2,3"})
+
+
+def _layers(model):
+    """Every layer's class, dropout rate and BatchNorm semantics, in order."""
+    return [
+        (type(layer).__name__, getattr(layer, "rate", None), getattr(layer, "dropout_rate", None))
+        for layer in model._flatten_layers(include_self=False)
+    ]
+
+
+@pytest.mark.parametrize(
+    "model, recipe, values",
+    [
+        (
+            "cifar_se_resnet18",
+            "se_r_cifar",  # PyTorch BatchNorm semantics
+            {"attention": "se", "reduction": 4, "aux_positions": "2,3", "aux1_weight": 0.4,
+             "aux2_weight": 0.2, "aux_dropout": 0.5, "learning_rate": 0.02},
+        ),
+        (
+            "mobilenet_v2_0.35",
+            "mobilenet_v2",  # classifier dropout 0.2
+            {"attention": "spem", "spem_alpha": 0.3, "learning_rate": 0.01},
+        ),
+    ],
+    ids=["se_r_torch_batchnorm", "mobilenet_dropout"],
+)  # fmt: skip
+def test_a_trial_and_a_training_run_with_the_same_values_are_the_same_network(
+    model, recipe, values
+):
+    from keras_attention.assembly import build_compiled
+    from keras_attention.config import TrainConfig, resolve
+
+    options = dict(model=model, recipe=recipe, image_size=32, epochs=1, batch_size=32)
+    hypermodel = tuning.AttentionHyperModel(**options, fixed=values)
+    trial = hypermodel.build(kt.HyperParameters())
+    config = TrainConfig(
+        **options,
+        attention=values["attention"],
+        learning_rate=values["learning_rate"],
+        reduction=values.get("reduction"),
+        aux_positions=(2, 3) if "aux_positions" in values else (),
+        aux_loss_weights=(0.4, 0.2) if "aux_positions" in values else None,
+        model_kwargs={"aux_dropout": 0.5} if "aux_dropout" in values else {},
+        attention_kwargs={"alpha": 0.3} if "spem_alpha" in values else {},
+    )
+    run = build_compiled(resolve(config), hypermodel.info)
+    assert _layers(trial) == _layers(run)
+    assert trial.count_params() == run.count_params()
+    assert trial.get_compile_config()["loss_weights"] == run.get_compile_config()["loss_weights"]
+    trial_rate = trial.optimizer.learning_rate.numpy()
+    assert trial_rate == pytest.approx(run.optimizer.learning_rate.numpy())
+    # What the recipe decides reached both: its BatchNorm semantics and its dropout.
+    classes = {name for name, _, _ in _layers(trial)}
+    if recipe == "se_r_cifar":
+        assert "TorchBatchNormalization" in classes and "BatchNormalization" not in classes
+        assert trial.get_layer("aux1").dropout_rate == 0.5
+    else:
+        assert [rate for name, rate, _ in _layers(trial) if name == "Dropout"] == [0.2]
+        assert {layer.alpha for layer in trial.layers if type(layer).__name__ == "SPEM"} == {0.3}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_a_distributed_search_with_a_chief_and_two_workers(tmp_path):
+    """Keras Tuner's own distributed mode: the chief runs the oracle, two workers run trials,
+    all on one folder; the result is one consistent search."""
+    command = _tune_command(tmp_path, "--max-trials", "4")
+    command[command.index("--steps-per-epoch") + 1] = "3"
+    base = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        KERASTUNER_ORACLE_IP="127.0.0.1",
+        KERASTUNER_ORACLE_PORT=str(_free_port()),
+    )
+    processes = [
+        subprocess.Popen(
+            command, cwd=ROOT, env={**base, "KERASTUNER_TUNER_ID": tuner_id},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for tuner_id in ("chief", "tuner0", "tuner1")
+    ]  # fmt: skip
+    try:
+        outputs = [p.communicate(timeout=480)[0] for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in processes] == [0, 0, 0], outputs
+    assert "4 trials; best val_accuracy" in outputs[0]
+    table = _read_csv(tmp_path / "trials.csv")
+    assert len(table) == 4 and all(r["status"] == "COMPLETED" for r in table)
+    assert len({r["trial"] for r in table}) == 4
+    assert len({(r["reduction"], r["learning_rate"]) for r in table}) == 4  # four distinct trials
+    for row in table:
+        trial = json.loads(
+            (tmp_path / "search" / f"trial_{row['trial']}" / "trial.json").read_text()
+        )
+        assert trial["status"] == "COMPLETED"
+        assert float(row["score"]) == pytest.approx(trial["score"])
+    best = json.loads((tmp_path / "best_hyperparameters.json").read_text())
+    assert best["score"] == pytest.approx(max(float(r["score"]) for r in table))
+    # The trials were run by the workers, not the chief.
+    workers = [p for p in (tmp_path / "search").glob("tuner*.json")]
+    assert workers and all(p.name in ("tuner0.json", "tuner1.json") for p in workers)

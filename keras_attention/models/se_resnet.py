@@ -3,13 +3,11 @@ results can feed the SE blocks of the next stage (SE-R)."""
 
 import keras
 
+from keras_attention.catalog import PAPER_AUX_LOSS_WEIGHTS  # noqa: F401 - re-exported
 from keras_attention.layers import AuxiliaryClassifier, ResultContext, registry
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 from keras_attention.models.common import AttentionSpec, Builder, check_classes
 from keras_attention.models.resnet import IMAGENET_BLOCKS, residual_stages
-
-# The paper's best auxiliary loss weights (aux after stages 2 and 3), by depth.
-PAPER_AUX_LOSS_WEIGHTS = {34: (0.4, 0.4), 50: (0.3, 0.3), 101: (0.3, 0.2)}
 
 
 def cifar_se_resnet(
