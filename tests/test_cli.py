@@ -3,8 +3,10 @@ it saved in a fresh process, and a deployable export used on raw image files."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -177,6 +179,23 @@ def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(finishe
         "tflite_full_int8",
     }
     assert "saved_model" in result.stdout and "test accuracy" in result.stdout
+
+    # A second export killed midway leaves the first one whole.
+    before = {p.name: p.read_bytes() for p in export_dir.iterdir() if p.is_file()}
+    again = subprocess.Popen(
+        [sys.executable, "-m", "keras_attention", "export", str(run_dir), "--modes", "float32"],
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+    staged = run_dir / "export.partial" / "model.keras"
+    deadline = time.time() + 240
+    while not staged.exists() and again.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    assert again.poll() is None, "the export ended before it could be interrupted"
+    again.send_signal(signal.SIGKILL)
+    again.wait()
+    assert {p.name: p.read_bytes() for p in export_dir.iterdir() if p.is_file()} == before
+    keras_file = export_dir / "model.keras"
+    assert keras_file.stat().st_size > 0 and json.loads((export_dir / "export.json").read_text())
 
     # Raw digits written as PNG files, read back as a deployment would, classified by the
     # TFLite file alone; the Keras model classifies the same images through the pipeline.
