@@ -6,6 +6,7 @@ what exists and reject a bad name at once, before a backend is loaded. The layer
 model factories and the data loaders read their names from here.
 """
 
+import difflib
 import re
 
 # name: (class in keras_attention.layers, one-line description)
@@ -81,6 +82,16 @@ MODEL_FAMILIES = {
     ),
 }
 
+# How each family's models are named: the family and its depth (or width multiplier); the
+# attention block is a separate choice (--attention), not part of the name.
+MODEL_NAME_RULES = {
+    "cifar_resnet": "cifar_resnetDEPTH",
+    "preact_resnet": "preact_resnetDEPTH",
+    "cifar_se_resnet": "cifar_se_resnetDEPTH",
+    "resnet": "resnetDEPTH",
+    "mobilenet_v2": "mobilenet_v2[_ALPHA]",
+}
+
 # name: (one-line description, (train split, test split) in tensorflow-datasets or None)
 DATASETS = {
     "digits": (
@@ -107,6 +118,87 @@ DATASETS = {
 }
 
 
+# The hyperparameters a search can vary (keras_attention.tuning.SPACE gives their ranges).
+HYPERPARAMETERS = (
+    "attention",
+    "reduction",
+    "aux_positions",
+    "aux1_weight",
+    "aux2_weight",
+    "aux_dropout",
+    "spem_alpha",
+    "learning_rate",
+)
+# Those of the auxiliary classifiers (cifar_se_resnet models only).
+AUX_HYPERPARAMETERS = ("aux_positions", "aux1_weight", "aux2_weight", "aux_dropout")
+AUX_POSITION_CHOICES = ("1", "2", "3", "1,2", "1,3", "2,3")
+
+
+def suggest(name, choices):
+    """`" (did you mean 'se'?)"` for the choice closest to `name` (ignoring case, `-` and
+    `_`), or "" when none is close."""
+    if not isinstance(name, str):
+        return ""
+
+    def key(text):
+        return str(text).lower().replace("-", "").replace("_", "")
+
+    by_key = {key(c): c for c in choices}
+    if key(name) in by_key and by_key[key(name)] != name:
+        return f" (did you mean {by_key[key(name)]!r}?)"
+    close = difflib.get_close_matches(key(name), list(by_key), n=1, cutoff=0.6)
+    return f" (did you mean {by_key[close[0]]!r}?)" if close else ""
+
+
+def model_names():
+    """Every valid model name of the fixed-depth families, and examples of the others."""
+    names = [f"cifar_resnet{d}" for d in (8, 14, 20, 32, 44, 56, 110, 83, 164, 245, 326)]
+    names += [f"preact_resnet{d}" for d in (20, 56, 110, 164)]
+    names += [f"cifar_se_resnet{d}" for d in IMAGENET_BLOCKS]
+    names += [f"resnet{d}" for d in IMAGENET_BLOCKS]
+    names += ["mobilenet_v2", "mobilenet_v2_0.35", "mobilenet_v2_0.5", "mobilenet_v2_0.75"]
+    return names
+
+
+def check_hyperparameters(model, names, option):
+    """Raises ValueError for a hyperparameter name that does not exist, or that `model` cannot
+    use (auxiliary-classifier ones on a model without them)."""
+    for name in names:
+        if name not in HYPERPARAMETERS:
+            raise ValueError(
+                f"{option} {name}: unknown hyperparameter{suggest(name, HYPERPARAMETERS)}; "
+                f"known: {', '.join(HYPERPARAMETERS)}"
+            )
+    family, _ = parse_model(model)
+    unusable = sorted(n for n in names if n in AUX_HYPERPARAMETERS and family != "cifar_se_resnet")
+    if unusable:
+        raise ValueError(
+            f"{option} {', '.join(unusable)}: {model!r} has no auxiliary classifiers (only "
+            "cifar_se_resnet models have them)"
+        )
+
+
+def check_hyperparameter_value(name, value, option="value"):
+    """Raises ValueError when `value` cannot be hyperparameter `name`."""
+    if name == "attention":
+        if value not in BLOCKS:
+            raise ValueError(
+                f"{option} attention: unknown block {value!r}{suggest(value, BLOCKS)}; expected "
+                f"one of {', '.join(BLOCKS)}"
+            )
+    elif name == "aux_positions":
+        if str(value) not in AUX_POSITION_CHOICES:
+            raise ValueError(
+                f"{option} aux_positions: expected one of {', '.join(AUX_POSITION_CHOICES)}, "
+                f"got {value!r}"
+            )
+    elif name == "reduction":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{option} reduction: expected a positive integer, got {value!r}")
+    elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{option} {name}: expected a number >= 0, got {value!r}")
+
+
 def tfds_splits(name):
     """`(train split, test split)` of a tensorflow-datasets name, or None."""
     return DATASETS[name][1] if name in DATASETS else None
@@ -117,7 +209,8 @@ def check_block(name):
     if name in BLOCKS or name == "none":
         return name
     raise ValueError(
-        f"attention: unknown block {name!r}; expected one of {', '.join(BLOCKS)} or none"
+        f"attention: unknown block {name!r}{suggest(name, [*BLOCKS, 'none'])}; expected one of "
+        f"{', '.join(BLOCKS)} or none"
     )
 
 
@@ -127,9 +220,10 @@ def check_dataset(name):
         return name
     if name.startswith("dir:") and len(name) > 4:
         return name
+    known = [n for n in DATASETS if n != "dir:PATH"]
     raise ValueError(
-        f"unknown data set {name!r}; expected one of "
-        f"{', '.join(n for n in DATASETS if n != 'dir:PATH')} or dir:PATH"
+        f"dataset: unknown data set {name!r}{suggest(name, known)}; expected one of "
+        f"{', '.join(known)} or dir:PATH"
     )
 
 
@@ -159,7 +253,10 @@ def parse_model(name):
             check_cifar_depth(depth, cifar_block(depth), f"model {name!r}")
         return family, depth
     examples = ", ".join(example for _, example, _ in MODEL_FAMILIES.values())
-    raise ValueError(f"unknown model {name!r}; expected names like {examples}")
+    raise ValueError(
+        f"model: unknown model {name!r}{suggest(name, model_names())}; expected names like "
+        f"{examples} (see 'list models')"
+    )
 
 
 def cifar_block(depth):

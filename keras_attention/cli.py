@@ -31,10 +31,24 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but an error is one line (`prog: error: ...`) and exit status 2."""
+    """argparse, but an error is one line (`prog: error: ...`) and exit status 2, and a value
+    outside an option's choices gets a "did you mean"."""
 
     def error(self, message):
         raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+    def _check_value(self, action, value):
+        if action.choices is not None and value not in action.choices:
+            from keras_attention.catalog import suggest
+
+            name = "/".join(action.option_strings) or action.dest
+            choices = ", ".join(map(str, action.choices))
+            raise argparse.ArgumentError(
+                None,
+                f"{name}: invalid choice {value!r}{suggest(value, list(map(str, action.choices)))}"
+                f"; expected one of {choices}",
+            )
+        return super()._check_value(action, value)
 
 
 # --- argument types ------------------------------------------------------------------------------
@@ -151,7 +165,18 @@ def load_tensorflow(command, verbose=False):
             f"{PROG} {command}: error: needs TensorFlow ({error}); install it with "
             "pip install 'keras-cnn-attention[train]'"
         ) from error
+    import keras_attention
+
+    keras_attention.register()
     return tf
+
+
+def progress_mode(value):
+    """Keras' fit verbosity: as given, else a progress bar on a terminal and one line per epoch
+    in a file or a pipe (a bar there is a carriage-return update per step)."""
+    if value is not None:
+        return value
+    return 1 if sys.stdout.isatty() else 2
 
 
 def _as_option(message):
@@ -200,7 +225,14 @@ def _common_training_options(p):
     )
     p.add_argument("--image-size", type=positive_int, help="default: the data set's (digits: 32)")
     p.add_argument("--steps-per-epoch", type=positive_int, help="default: the whole training set")
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seeds the initial weights, the validation split, the shuffling and the "
+        "augmentation: the same command and seed give the same run (default %(default)s; the "
+        "test split does not depend on it)",
+    )
     p.add_argument("--data-dir", help="tensorflow-datasets data directory")
     p.add_argument("--manual-dir", help="manual download directory (imagenet2012)")
     p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
@@ -258,7 +290,11 @@ def train_parser(prog=f"{PROG} train"):
         type=_number_list(float, "numbers"),
         help="e.g. 0.3,0.3 (default: the paper's for the depth)",
     )
-    p.add_argument("--output-dir", default="runs/digits")
+    p.add_argument(
+        "--output-dir",
+        help="the run's folder (default runs/DATASET-MODEL-ATTENTION, e.g. "
+        "runs/digits-cifar_resnet20-se)",
+    )
     p.add_argument(
         "--validation-split",
         type=fraction,
@@ -270,6 +306,12 @@ def train_parser(prog=f"{PROG} train"):
         "--overwrite",
         action="store_true",
         help="train again even if --output-dir holds this run, finished or interrupted",
+    )
+    p.add_argument(
+        "--from-search",
+        metavar="SEARCH_DIR",
+        help="train the best trial of a search (the --output-dir of 'tune'): its configuration "
+        "and hyperparameters, with the options given here in place of the search's",
     )
     p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 policy")
     p.add_argument("--xla", action="store_true", help="compile train steps with XLA")
@@ -285,7 +327,13 @@ def train_parser(prog=f"{PROG} train"):
         default=0,
         help="split the CPU into N logical devices (to try --strategy mirrored on one machine)",
     )
-    p.add_argument("--progress", type=int, default=1, choices=[0, 1, 2], help="Keras fit verbosity")
+    p.add_argument(
+        "--progress",
+        type=int,
+        choices=[0, 1, 2],
+        help="Keras fit verbosity: 0 silent, 1 a progress bar, 2 one line per epoch (default: 1 "
+        "on a terminal, 2 in a file or a pipe)",
+    )
     return p
 
 
@@ -300,7 +348,7 @@ def config_from_options(args):
     fields = {field.name for field in dataclasses.fields(TrainConfig)}
     values = {name: value for name, value in options.items() if name in fields}
     values["feed_attention"] = not options["no_feed_attention"]
-    values["verbose"] = options["progress"]
+    values["verbose"] = progress_mode(options["progress"])
     return TrainConfig(**values)
 
 
@@ -309,15 +357,15 @@ def train_command(argv):
     from keras_attention.errors import ConfigError
 
     args = train_parser().parse_args(argv)
-    config = _validated(config_from_options(args))
+    config = config_from_options(args)
+    if args.from_search:
+        config = _from_search(args.from_search, config, argv)
+    config = _validated(config)
     try:
-        run_folder.prepare(config.output_dir)  # an unusable folder is refused before TensorFlow
+        _check_folders(config)
+        run_folder.check_writable(config.run_dir())  # refused before TensorFlow loads
     except ConfigError as error:
         raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
-    if config.dataset.startswith("dir:") and not os.path.isdir(config.dataset[4:]):
-        raise UsageError(
-            f"{PROG} train: error: --dataset: folder {config.dataset[4:]!r} does not exist"
-        )
     tf = load_tensorflow("train", args.verbose)
     if args.logical_cpus > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -336,13 +384,47 @@ def train_command(argv):
         f"TFLite float32: {metrics['tflite']['size_bytes'] / 1e6:.2f} MB, max |diff| "
         f"{metrics['tflite']['max_abs_diff']:.2g} against Keras"
     )
+    rate = metrics["images_per_second"]
     print(
         f"test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}; "
         f"{metrics['parameters']:,} parameters, {metrics['macs'] / 1e6:.1f} M MACs; "
-        f"{metrics['images_per_second']:.0f} images/s; {metrics['wall_time_seconds']:.0f} s; "
-        f"results in {config.output_dir}"
+        f"{rate or 0:.0f} images/s; {metrics['wall_time_seconds']:.0f} s; "
+        f"results in {config.run_dir()}"
     )
     return 0
+
+
+def _check_folders(config):
+    """The folders a configuration names exist (a `dir:` data set, the manual downloads)."""
+    from keras_attention.errors import ConfigError
+
+    if config.dataset.startswith("dir:") and not os.path.isdir(config.dataset[4:]):
+        raise ConfigError(f"dataset: folder {config.dataset[4:]!r} does not exist")
+    if config.manual_dir and not os.path.isdir(config.manual_dir):
+        raise ConfigError(f"manual_dir: folder {config.manual_dir!r} does not exist")
+
+
+def _from_search(directory, config, argv):
+    """The configuration of a search's best trial (`tune`'s folder), with the options given
+    on this command line in place of the search's."""
+    import dataclasses
+
+    from keras_attention.config import TrainConfig, from_search
+
+    try:
+        best = from_search(directory)
+    except (ValueError, RuntimeError) as error:
+        raise UsageError(f"{PROG} train: error: --from-search: {error}") from error
+    given = {
+        field.name
+        for field in dataclasses.fields(TrainConfig)
+        if any(a.split("=")[0] == "--" + field.name.replace("_", "-") for a in argv)
+    }
+    if any(a in ("--no-feed-attention",) for a in argv):
+        given.add("feed_attention")
+    changes = {name: getattr(config, name) for name in given}
+    changes["verbose"] = config.verbose
+    return dataclasses.replace(best, **changes)
 
 
 # --- tune ----------------------------------------------------------------------------------------
@@ -365,7 +447,7 @@ def tune_parser():
     p.add_argument(
         "--objective", help="default: val_main_accuracy with aux heads, else val_accuracy"
     )
-    p.add_argument("--output-dir", default="runs/tune")
+    p.add_argument("--output-dir", default="runs/tune", help="default %(default)s")
     p.add_argument(
         "--fix",
         type=assignment,
@@ -396,12 +478,18 @@ def tune_parser():
     p.add_argument(
         "--overwrite", action="store_true", help="start the search in --output-dir again"
     )
-    p.add_argument("--progress", type=int, default=1, choices=[0, 1, 2])
+    p.add_argument(
+        "--progress",
+        type=int,
+        choices=[0, 1, 2],
+        help="Keras fit verbosity per trial (default: 1 on a terminal, 2 in a file or a pipe)",
+    )
     return p
 
 
 def tune_command(argv):
-    from keras_attention import catalog, recipes
+    from keras_attention import catalog, recipes, run_folder
+    from keras_attention.config import TrainConfig
 
     args = tune_parser().parse_args(argv)
     try:
@@ -423,38 +511,46 @@ def tune_command(argv):
             if len(bounds) > 2:
                 spec["step"] = bounds[2]
             ranges[name] = ("float", spec)
+        fixed = {name: scalar(value) for name, value in args.fix}
+        # Every name and value is checked here, before TensorFlow loads.
+        catalog.check_hyperparameters(args.model, list(fixed), "--fix")
+        catalog.check_hyperparameters(args.model, list(ranges), "--choices/--range")
+        for name, value in fixed.items():
+            catalog.check_hyperparameter_value(name, value, "--fix")
+        for name, (_, spec) in ranges.items():
+            for value in spec.get("values", []):
+                catalog.check_hyperparameter_value(name, value, "--choices")
+        config = TrainConfig(
+            model=args.model,
+            dataset=args.dataset,
+            recipe=args.recipe,
+            epochs=args.epochs or 5,
+            batch_size=args.batch_size,
+            image_size=args.image_size,
+            steps_per_epoch=args.steps_per_epoch,
+            seed=args.seed,
+            feed_attention=not args.no_feed_attention,
+            output_dir=args.output_dir,
+            data_dir=args.data_dir,
+            manual_dir=args.manual_dir,
+        ).validate()
+        _check_folders(config)
+        run_folder.check_writable(args.output_dir)
     except ValueError as error:
         raise UsageError(f"{PROG} tune: error: {_as_option(error)}") from error
     load_tensorflow("tune", args.verbose)
     from keras_attention import tuning
-    from keras_attention.config import TrainConfig
     from keras_attention.errors import ConfigError
 
-    config = TrainConfig(
-        model=args.model,
-        dataset=args.dataset,
-        recipe=args.recipe,
-        epochs=args.epochs or 5,
-        batch_size=args.batch_size,
-        image_size=args.image_size,
-        steps_per_epoch=args.steps_per_epoch,
-        seed=args.seed,
-        feed_attention=not args.no_feed_attention,
-        output_dir=args.output_dir,
-        data_dir=args.data_dir,
-        manual_dir=args.manual_dir,
-    )
     try:
-        hypermodel = tuning.AttentionHyperModel(
-            config=config, fixed={name: scalar(value) for name, value in args.fix}, ranges=ranges
-        )
+        hypermodel = tuning.AttentionHyperModel(config=config, fixed=fixed, ranges=ranges)
         tuner, rows, best = tuning.search(
             hypermodel,
             args.output_dir,
             args.tuner,
             args.objective,
             args.max_trials,
-            args.progress,
+            progress_mode(args.progress),
             overwrite=args.overwrite,
         )
     except ConfigError as error:
@@ -579,7 +675,7 @@ def compare_parser():
     p.add_argument(
         "--attention-kwargs", type=keyword_arguments, default={}, metavar="NAME=VALUE,..."
     )
-    p.add_argument("--output-dir", default="runs/compare")
+    p.add_argument("--output-dir", default="runs/compare", help="default %(default)s")
     _quick_run_options(p)
     return p
 
@@ -593,7 +689,10 @@ def compare_command(argv):
     try:
         catalog.parse_model(args.model)
         for block in args.blocks:
-            catalog.check_block(block)
+            try:
+                catalog.check_block(block)
+            except ValueError as error:
+                raise ValueError(f"blocks: {str(error).partition(': ')[2]}") from error
         recipes.check(args.recipe)
         TrainConfig(
             model=args.model,
@@ -753,7 +852,10 @@ def list_command(argv, out=print):
     args = list_parser().parse_args(argv)
     sections = {
         "blocks": [(name, text) for name, (_, text) in catalog.BLOCKS.items()],
-        "models": [(examples, text) for _, examples, text in catalog.MODEL_FAMILIES.values()],
+        "models": [
+            (catalog.MODEL_NAME_RULES[family], f"{text} (e.g. {examples})")
+            for family, (_, examples, text) in catalog.MODEL_FAMILIES.items()
+        ],
         "datasets": [(name, text) for name, (text, _) in catalog.DATASETS.items()],
         "recipes": [
             (name, recipe.description.split(": ")[0]) for name, recipe in recipes.RECIPES.items()
@@ -762,6 +864,8 @@ def list_command(argv, out=print):
     }
     for what in [args.what] if args.what else LISTS:
         out(f"{what}:")
+        if what == "models":
+            out("  (a family and its depth or width; the block is --attention, not in the name)")
         width = max(len(name) for name, _ in sections[what])
         for name, text in sections[what]:
             out(f"  {name:<{width}}  {text}")
@@ -781,7 +885,9 @@ def profile_parser():
     )
     p.add_argument("model", help="a model name, e.g. resnet50 or cifar_resnet164")
     p.add_argument(
-        "--attention", default="none", help=f"{', '.join(catalog.BLOCKS)} or none (default none)"
+        "--attention",
+        help=f"{', '.join(catalog.BLOCKS)} or none (default: the model's own, se for "
+        "cifar_se_resnet models, else none)",
     )
     p.add_argument(
         "--attention-kwargs", type=keyword_arguments, default={}, metavar="NAME=VALUE,..."
@@ -807,6 +913,8 @@ def profile_command(argv, out=print):
     args = profile_parser().parse_args(argv)
     try:
         family, _ = catalog.parse_model(args.model)
+        if args.attention is None:
+            args.attention = "se" if family == "cifar_se_resnet" else "none"
         catalog.check_block(args.attention)
         if args.aux_positions and family != "cifar_se_resnet":
             raise ValueError(
@@ -822,6 +930,7 @@ def profile_command(argv, out=print):
         load_tensorflow("profile")
     import keras_attention as ka
 
+    ka.register()
     options = {"aux_positions": args.aux_positions} if args.aux_positions else {}
     attention = None if args.attention == "none" else args.attention
     try:
@@ -894,9 +1003,11 @@ def main(argv=None):
             train_parser().print_help()
             return 0
         if argv and not argv[0].startswith("-"):
+            from keras_attention.catalog import suggest
+
             raise UsageError(
-                f"{PROG}: error: unknown command {argv[0]!r}; expected one of "
-                f"{', '.join(COMMANDS)} (see {PROG} --help)"
+                f"{PROG}: error: unknown command {argv[0]!r}{suggest(argv[0], COMMANDS)}; "
+                f"expected one of {', '.join(COMMANDS)} (see {PROG} --help)"
             )
         return train_command(argv) or 0
     except UsageError as error:
@@ -915,7 +1026,8 @@ def main(argv=None):
     except SystemExit as done:  # --help and --version
         return done.code or 0
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; run the same command again to resume", file=sys.stderr)
+        sys.stdout.flush()  # the message goes on a line of its own, after a progress bar
+        print(f"\n{PROG}: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
 
 

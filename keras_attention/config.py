@@ -13,6 +13,7 @@ configuration, and rejects an impossible one, before a backend is loaded.
 """
 
 import dataclasses
+import os
 
 from keras_attention import catalog, recipes
 from keras_attention.errors import ConfigError
@@ -38,7 +39,7 @@ class TrainConfig:
     epochs: int = None
     batch_size: int = None
     image_size: int = None
-    output_dir: str = "runs/digits"
+    output_dir: str = None  # None: runs/DATASET-MODEL-ATTENTION (`default_output_dir`)
     mixed_precision: bool = False
     xla: bool = False
     strategy: str = "none"  # "none", "mirrored" or "multiworker"
@@ -60,6 +61,10 @@ class TrainConfig:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+    def run_dir(self):
+        """The run's folder: `output_dir`, or the default named from data, model and block."""
+        return self.output_dir or default_output_dir(self)
 
     def validate(self):
         """Raises ValueError naming the option, the value and what is allowed, for the first
@@ -138,6 +143,60 @@ class TrainConfig:
                 f"model_kwargs: batchnorm must be 'keras' or 'torch', got {batchnorm!r}"
             )
         return self
+
+
+def default_output_dir(config):
+    """`runs/digits-cifar_resnet20-se`: the data set (a `dir:` folder by its name), the model
+    and the block, so that runs of different networks or data do not share a folder."""
+    dataset = config.dataset
+    if dataset.startswith("dir:"):
+        dataset = os.path.basename(os.path.normpath(dataset[4:])) or "images"
+    return os.path.join("runs", f"{dataset}-{config.model}-{config.attention}")
+
+
+# Settings that do not change what a run computes.
+NOT_IDENTITY = ("verbose", "overwrite", "output_dir")
+# The image size each named data set uses when none is given (dir: folders: the images').
+DEFAULT_IMAGE_SIZES = {"digits": 32, "cifar10": 32, "cifar100": 32}
+
+
+def effective_values(config):
+    """What a run of `config` computes with, as JSON-like values: the configuration with every
+    default filled in (the recipe's epochs, batch size, learning rate at that batch size,
+    BatchNorm and SPEM alpha, the loss weights, the data set's image size), less the settings
+    that change nothing (`NOT_IDENTITY`). Two configurations with the same effective values
+    are the same run, however they were written."""
+    plan = resolve(config)
+    values = {k: v for k, v in config.to_dict().items() if k not in NOT_IDENTITY}
+    values["epochs"] = plan.epochs
+    values["batch_size"] = plan.batch_size
+    values["learning_rate"] = plan.recipe.scaled_learning_rate(plan.batch_size)
+    if values["image_size"] is None:
+        values["image_size"] = DEFAULT_IMAGE_SIZES.get(config.dataset)
+    arguments = dict(plan.model_arguments)
+    values["attention_kwargs"] = dict(arguments.pop("attention_kwargs") or {})
+    values["model_kwargs"] = {k: v for k, v in arguments.items() if k != "attention"}
+    values["aux_loss_weights"] = plan.loss_weights
+    values["attention"] = config.attention
+    return _plain(values)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def differences(recorded, current):
+    """`["epochs: 1 -> 2", ...]` between two effective-value dicts."""
+    keys = sorted(set(recorded) | set(current))
+    return [
+        f"{k}: {recorded.get(k)!r} -> {current.get(k)!r}"
+        for k in keys
+        if recorded.get(k) != current.get(k)
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,6 +295,53 @@ def _loss_weights(config, recipe, depth):
     )
     weights = next((w for w in candidates if w and len(w) == count), (0.3,) * count)
     return {"main": 1.0, **{f"aux{i + 1}": float(w) for i, w in enumerate(weights)}}
+
+
+def with_hyperparameters(base, values):
+    """`base` with hyperparameter `values` replaced, as a search's trial is (`attention`,
+    `reduction`, `aux_positions`, `aux1_weight`/`aux2_weight` as the auxiliary loss weights,
+    `aux_dropout` as a factory option, `spem_alpha` as SPEM's `alpha`, `learning_rate`)."""
+    changes = {}
+    attention_kwargs = dict(base.attention_kwargs or {})
+    model_kwargs = dict(base.model_kwargs or {})
+    for name in ("attention", "reduction", "learning_rate"):
+        if name in values:
+            changes[name] = values[name]
+    if "aux_positions" in values:
+        changes["aux_positions"] = tuple(int(p) for p in str(values["aux_positions"]).split(","))
+    if "aux1_weight" in values:
+        weights = [values["aux1_weight"]]
+        if "aux2_weight" in values:
+            weights.append(values["aux2_weight"])
+        changes["aux_loss_weights"] = tuple(float(w) for w in weights)
+    if "aux_dropout" in values:
+        model_kwargs["aux_dropout"] = values["aux_dropout"]
+    if "spem_alpha" in values:
+        attention_kwargs["alpha"] = values["spem_alpha"]
+    return dataclasses.replace(
+        base, attention_kwargs=attention_kwargs, model_kwargs=model_kwargs, **changes
+    )
+
+
+def from_search(directory):
+    """The `TrainConfig` of the best trial of the search in `directory` (the output folder of
+    `keras-attention tune`): the search's configuration with the trial's hyperparameters, and
+    the recipe's full epochs unless the search's configuration named them."""
+    from keras_attention import run_folder
+
+    remedy = "give the --output-dir of a finished 'keras-attention tune'"
+    record = run_folder.read_json(os.path.join(directory, "search.json"), remedy)
+    best = run_folder.read_json(os.path.join(directory, "best_hyperparameters.json"), remedy)
+    if record is None or best is None:
+        raise ConfigError(
+            f"{directory!r} holds no finished search (search.json and "
+            f"best_hyperparameters.json); {remedy}"
+        )
+    names = {field.name for field in dataclasses.fields(TrainConfig)}
+    base = TrainConfig(**{k: v for k, v in record["config"].items() if k in names})
+    if not best.get("hyperparameters"):
+        raise ConfigError(f"{directory!r}: the search has no finished trial yet")
+    return with_hyperparameters(base, best["hyperparameters"])
 
 
 def _is_int(value):

@@ -1,4 +1,5 @@
-"""A correction to Keras' TensorFlow backend, installed when `keras_attention` is imported.
+"""A correction to Keras' TensorFlow backend, installed when `keras_attention` is imported
+with a Keras version that has the bug (`AFFECTED`: 3.15.1, the newest release, and before).
 
 Keras (3.15.1, the newest release) on TensorFlow turns `ops.add(x, b)` into
 `tf.nn.bias_add` whenever `b` has a single non-unit axis, and picks the "NHWC" layout whenever
@@ -20,6 +21,25 @@ layers.
 """
 
 import keras
+
+# The Keras releases whose TensorFlow `add` misplaces a (1, C, 1, 1) bias. A later release is
+# left alone; tests/test_bad_inputs.py probes the installed Keras and checks that the
+# correction is installed exactly when the bug is there.
+AFFECTED = ((3, 0, 0), (3, 15, 1))
+
+
+def version_tuple(version):
+    parts = []
+    for part in version.split(".")[:3]:
+        digits = "".join(c for c in part if c.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts + [0] * (3 - len(parts)))
+
+
+def affected(version=None):
+    """Whether Keras `version` (default the installed one) is one with the bug."""
+    low, high = AFFECTED
+    return low <= version_tuple(version or keras.__version__) <= high
 
 
 def bias_axis(x_shape, bias_shape):
@@ -49,8 +69,9 @@ def keras_misplaces_bias(x_shape, bias_shape):
 
 
 def install():
-    """Replaces Keras' TensorFlow `add` with the corrected one (once; TensorFlow backend only)."""
-    if keras.backend.backend() != "tensorflow":
+    """Replaces Keras' TensorFlow `add` with the corrected one (once; TensorFlow backend and
+    affected Keras versions only)."""
+    if keras.backend.backend() != "tensorflow" or not affected():
         return
     try:
         from keras.src.backend.tensorflow import numpy as tf_numpy
@@ -75,5 +96,6 @@ def install():
         return tf.add(convert(x1, dtype), convert(x2, dtype))
 
     add.corrected_by_keras_attention = True
+    add.keras_add = keras_add  # Keras' own, for the test that probes the bug
     add.__doc__ = keras_add.__doc__
     tf_numpy.add = add

@@ -12,6 +12,8 @@ parameter counts, which were reproduced from the authors' PyTorch code.
 
 import dataclasses
 
+from keras_attention import catalog
+
 
 @dataclasses.dataclass(frozen=True)
 class Row:
@@ -447,7 +449,10 @@ def names():
 def check(name):
     """Returns `name` if it names a table, else raises ValueError listing them."""
     if name not in TABLES:
-        raise ValueError(f"unknown table {name!r}; expected one of {', '.join(names())}")
+        raise ValueError(
+            f"unknown table {name!r}{catalog.suggest(name, names())}; expected one of "
+            f"{', '.join(names())}"
+        )
     return name
 
 
@@ -503,7 +508,8 @@ def select_rows(table, rows=None):
     unknown = [r for r in rows if r not in known]
     if unknown:
         raise ValueError(
-            f"rows: {', '.join(unknown)} not in {table.name}; its rows are {', '.join(known)}"
+            f"rows: {', '.join(unknown)} not in {table.name}"
+            f"{catalog.suggest(unknown[0], known)}; its rows are {', '.join(known)}"
         )
     return [row for row in table.rows if row.name in rows]
 

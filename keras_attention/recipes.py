@@ -235,7 +235,12 @@ def names():
 def check(name):
     """Returns `name` if it names a recipe, else raises ValueError listing them."""
     if name not in RECIPES:
-        raise ValueError(f"recipe: unknown recipe {name!r}; expected one of {', '.join(names())}")
+        from keras_attention.catalog import suggest
+
+        raise ValueError(
+            f"recipe: unknown recipe {name!r}{suggest(name, names())}; expected one of "
+            f"{', '.join(names())}"
+        )
     return name
 
 

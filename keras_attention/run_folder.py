@@ -41,6 +41,7 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
 import time
 
 from keras_attention.errors import ConfigError, RunError
@@ -354,18 +355,32 @@ def describe_holder(text):
 # --- the folder ----------------------------------------------------------------------------------
 
 
-def prepare(directory, option="output_dir"):
-    """Creates `directory` if needed and checks that files can be created in it; raises
-    `ConfigError` naming `option` otherwise (a file in its place, a read-only or virtual file
-    system), before anything is built."""
-    if os.path.exists(directory) and not os.path.isdir(directory):
+def check_writable(directory, option="output_dir"):
+    """Raises `ConfigError` naming `option` unless `directory` is a folder, or can be made
+    one, in which files can be created (not a file, not a read-only or virtual file system).
+    Creates nothing that stays."""
+    target = os.path.abspath(directory)
+    if os.path.exists(target) and not os.path.isdir(target):
         raise ConfigError(f"{option}: {directory!r} is a file, not a folder")
+    existing = target
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"{option}: {directory!r} is under {existing!r}, which is a file")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=existing))
+    except OSError as error:
+        raise ConfigError(
+            f"{option}: cannot write in {directory!r} ({error.strerror or error})"
+        ) from error
+    return directory
+
+
+def prepare(directory, option="output_dir"):
+    """Checks `directory` (`check_writable`) and creates it."""
+    check_writable(directory, option)
     try:
         os.makedirs(directory, exist_ok=True)
-        probe = os.path.join(directory, f".probe-{os.getpid()}")
-        with open(probe, "wb") as handle:
-            handle.write(b"ok")
-        os.remove(probe)
     except OSError as error:
         raise ConfigError(
             f"{option}: cannot write in {directory!r} ({error.strerror or error})"

@@ -14,6 +14,7 @@ The pieces live beside this module: `config.resolve` (the run description), `ass
 compiled model and the pipelines), `callbacks`, `distribution` and `run_folder`.
 """
 
+import dataclasses
 import time
 
 import keras
@@ -28,7 +29,13 @@ from keras_attention.assembly import (  # noqa: F401 - part of this module's int
     output_names,
 )
 from keras_attention.callbacks import EpochCommit, NonFiniteLoss, TrainingClock
-from keras_attention.config import TrainConfig, resolve
+from keras_attention.config import (
+    NOT_IDENTITY,
+    TrainConfig,
+    differences,
+    effective_values,
+    resolve,
+)
 from keras_attention.errors import ConfigError, DataError, RunError
 from keras_attention.profiling import profile
 from keras_attention.run_folder import (
@@ -44,9 +51,6 @@ from keras_attention.run_folder import (
 )
 
 __all__ = ["TrainConfig", "train"]
-
-# Settings that do not change what a run computes.
-_NOT_IDENTITY = ("verbose", "overwrite", "output_dir")
 
 
 def history_columns(rows):
@@ -80,30 +84,31 @@ def plot_history(history, path):
     run_folder.write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
 
 
-def _identity(config_dict):
-    return {k: v for k, v in config_dict.items() if k not in _NOT_IDENTITY}
+def recorded_values(record):
+    """The effective values (`config.effective_values`) a `run.json` or `metrics.json` record
+    holds, or computes from its configuration (older folders recorded only that)."""
+    if record.get("effective") is not None:
+        return record["effective"]
+    recorded = record.get("config", record)
+    names = {field.name for field in dataclasses.fields(TrainConfig)}
+    try:
+        return effective_values(TrainConfig(**{k: v for k, v in recorded.items() if k in names}))
+    except (TypeError, ValueError):  # a configuration this version cannot resolve: as written
+        return {k: v for k, v in recorded.items() if k not in NOT_IDENTITY}
 
 
 def check_configuration(folder, config):
-    """Raises `ConfigError` when `folder` holds a run (finished or not) of another
-    configuration; returns its `run.json` record (None when there is none)."""
+    """Raises `ConfigError` when `folder` holds a run (finished or not) whose effective values
+    differ from `config`'s; returns its `run.json` record (None when there is none)."""
     record = folder.read_json(RUN_RECORD)
-    recorded = None
-    if record is not None:
-        recorded = record.get("config", record)  # early folders: the configuration itself
-    else:
-        metrics = folder.read_json(METRICS)
-        recorded = metrics.get("config") if metrics else None
+    recorded = record if record is not None else folder.read_json(METRICS)
     if recorded is not None:
-        mine = _identity(run_folder.jsonable(config.to_dict()))
-        theirs = _identity(recorded)
-        different = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-        if different:
-            changes = ", ".join(f"{k}: {theirs.get(k)!r} -> {mine.get(k)!r}" for k in different)
+        changes = differences(recorded_values(recorded), effective_values(config))
+        if changes:
             raise ConfigError(
                 f"output_dir: {folder.directory!r} holds a run with another configuration "
-                f"({changes}); give another output_dir, or overwrite=True (--overwrite) to "
-                "replace it"
+                f"({', '.join(changes)}); give another output_dir, or overwrite=True "
+                "(--overwrite) to replace it"
             )
     return record
 
@@ -174,7 +179,7 @@ def _train(config, log):
     plan = resolve(config)
     keras.utils.set_random_seed(config.seed)
     strategy = distribution.make_strategy(config.strategy)
-    run_dir = config.output_dir
+    run_dir = config.run_dir()
     if not distribution.is_chief(strategy):  # other workers write where they do not clobber
         run_dir = f"{run_dir}/worker{distribution.worker_id(strategy)}"
     folder = RunFolder(run_dir).prepare()  # before anything is built
@@ -226,7 +231,14 @@ def _run(plan, strategy, folder, log, started):
     if distribution.is_multiworker(strategy):
         distribution.work_around_multiworker(model, strategy, next(iter(test_data)))
     if record is None:
-        folder.write_json(RUN_RECORD, {"config": config.to_dict(), "data": info.fingerprint})
+        folder.write_json(
+            RUN_RECORD,
+            {
+                "config": config.to_dict(),
+                "effective": effective_values(config),
+                "data": info.fingerprint,
+            },
+        )
 
     clock = TrainingClock(info.train_size, plan.batch_size)
     commit = EpochCommit(
@@ -270,6 +282,7 @@ def _run(plan, strategy, folder, log, started):
         "epochs_completed": len(commit.rows),
         "best_validation": commit.best["value"] if commit.best else None,
         "config": config.to_dict(),
+        "effective": effective_values(config),
         "recipe": plan.recipe.to_dict(),
         "data": info.to_dict(),
         "files": folder.checksums(),

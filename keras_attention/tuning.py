@@ -7,7 +7,6 @@ Markdown) and a plot of the score against the main hyperparameters (PNG).
 """
 
 import csv
-import dataclasses
 import glob
 import io
 import json
@@ -16,8 +15,8 @@ import os
 
 import keras_tuner
 
-from keras_attention import assembly, data, layers, models, run_folder
-from keras_attention.config import TrainConfig, resolve
+from keras_attention import assembly, catalog, data, layers, models, run_folder
+from keras_attention.config import TrainConfig, resolve, with_hyperparameters
 from keras_attention.errors import ConfigError
 
 TUNERS = {
@@ -26,7 +25,7 @@ TUNERS = {
     "hyperband": keras_tuner.Hyperband,
     "grid": keras_tuner.GridSearch,
 }
-AUX_POSITION_CHOICES = ("1", "2", "3", "1,2", "1,3", "2,3")
+AUX_POSITION_CHOICES = catalog.AUX_POSITION_CHOICES
 
 # The default search space: name -> (kind, arguments). Callers fix values or replace ranges.
 SPACE = {
@@ -41,28 +40,15 @@ SPACE = {
 }
 # Blocks whose constructor takes a reduction ratio.
 REDUCTION_BLOCKS = ("se", "cbam", "coord")
-# Hyperparameters of the auxiliary classifiers (cifar_se_resnet models only).
-AUX_HYPERPARAMETERS = ("aux_positions", "aux1_weight", "aux2_weight", "aux_dropout")
+AUX_HYPERPARAMETERS = catalog.AUX_HYPERPARAMETERS
 
 
 def check_value(name, value, option="value"):
     """Raises `ConfigError` (a ValueError) when `value` cannot be hyperparameter `name`."""
-    if name == "attention":
-        if value not in layers.names():
-            raise ConfigError(
-                f"{option} attention: unknown block {value!r}; expected one of {layers.names()}"
-            )
-    elif name == "aux_positions":
-        if str(value) not in AUX_POSITION_CHOICES:
-            raise ConfigError(
-                f"{option} aux_positions: expected one of {list(AUX_POSITION_CHOICES)}, "
-                f"got {value!r}"
-            )
-    elif name == "reduction":
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{option} reduction: expected a positive integer, got {value!r}")
-    elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-        raise ConfigError(f"{option} {name}: expected a number >= 0, got {value!r}")
+    try:
+        catalog.check_hyperparameter_value(name, value, option)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
 
 
 def objective(name):
@@ -84,31 +70,7 @@ def context_blocks():
     ]
 
 
-def trial_config(base, values):
-    """The `TrainConfig` of a trial: `base` with the trial's hyperparameter `values` replaced
-    (`attention`, `reduction`, `aux_positions`, `aux1_weight`/`aux2_weight` as the auxiliary
-    loss weights, `aux_dropout` as a factory option, `spem_alpha` as SPEM's `alpha`,
-    `learning_rate`)."""
-    changes = {}
-    attention_kwargs = dict(base.attention_kwargs or {})
-    model_kwargs = dict(base.model_kwargs or {})
-    for name in ("attention", "reduction", "learning_rate"):
-        if name in values:
-            changes[name] = values[name]
-    if "aux_positions" in values:
-        changes["aux_positions"] = tuple(int(p) for p in str(values["aux_positions"]).split(","))
-    if "aux1_weight" in values:
-        weights = [values["aux1_weight"]]
-        if "aux2_weight" in values:
-            weights.append(values["aux2_weight"])
-        changes["aux_loss_weights"] = tuple(float(w) for w in weights)
-    if "aux_dropout" in values:
-        model_kwargs["aux_dropout"] = values["aux_dropout"]
-    if "spem_alpha" in values:
-        attention_kwargs["alpha"] = values["spem_alpha"]
-    return dataclasses.replace(
-        base, attention_kwargs=attention_kwargs, model_kwargs=model_kwargs, **changes
-    )
+trial_config = with_hyperparameters  # a trial: the search's configuration, its values replaced
 
 
 class AttentionHyperModel(keras_tuner.HyperModel):
@@ -175,9 +137,11 @@ class AttentionHyperModel(keras_tuner.HyperModel):
         self.with_aux = models.parse(config.model)[0] == "cifar_se_resnet"
         self.fixed = dict(fixed or {})
         ranges = dict(ranges or {})
-        unknown = (set(self.fixed) | set(ranges)) - set(SPACE)
-        if unknown:
-            raise ConfigError(f"Unknown hyperparameters {sorted(unknown)}; known: {list(SPACE)}.")
+        try:
+            catalog.check_hyperparameters(config.model, sorted(self.fixed), "--fix")
+            catalog.check_hyperparameters(config.model, sorted(ranges), "--choices/--range")
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
         fed = self.with_aux and config.feed_attention
         allowed = context_blocks() if fed else list(layers.names())
         space = {**SPACE, "attention": ("choice", {"values": allowed})}
@@ -186,13 +150,6 @@ class AttentionHyperModel(keras_tuner.HyperModel):
         for name, (_, arguments) in ranges.items():
             for value in arguments.get("values", []):
                 check_value(name, value, "--choices")
-        for option, names in (("--fix", self.fixed), ("--choices/--range", ranges)):
-            unusable = sorted(n for n in names if n in AUX_HYPERPARAMETERS and not self.with_aux)
-            if unusable:
-                raise ConfigError(
-                    f"{option} {', '.join(unusable)}: {config.model!r} has no auxiliary "
-                    "classifiers (only cifar_se_resnet models have them)"
-                )
         asked = [self.fixed["attention"]] if "attention" in self.fixed else []
         asked += ranges.get("attention", ("", {}))[1].get("values", [])
         refused = [block for block in asked if block not in allowed]

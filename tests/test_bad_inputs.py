@@ -233,7 +233,10 @@ COMMAND_LINE = {
         ["tune", "--fix", "reduction=abc", "--epochs", "1"],
         ["--fix reduction", "positive integer", "'abc'"],
     ),
-    "tune_unknown_hyperparameter": (["tune", "--fix", "depth=3"], ["Unknown hyperparameters"]),
+    "tune_unknown_hyperparameter": (
+        ["tune", "--fix", "depth=3"],
+        ["--fix depth", "unknown hyperparameter"],
+    ),
     "tune_bad_range": (["tune", "--range", "aux1_weight=0.5"], ["--range aux1_weight"]),
     "profile_unknown_model": (["profile", "vgg16"], ["unknown model 'vgg16'"]),
     "list_unknown": (["list", "losses"], ["invalid choice", "'losses'"]),
@@ -333,6 +336,21 @@ def test_a_bias_shaped_for_one_axis_is_added_along_that_axis(bias_shape):
     bias = np.arange(1, 17, dtype="float32").reshape(bias_shape)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras.ops.add(x, bias)), x + bias)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras.ops.add(bias, x)), bias + x)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="Keras' TensorFlow add")
+def test_the_add_correction_is_installed_exactly_when_the_installed_keras_has_the_bug():
+    from keras.src.backend.tensorflow import numpy as tf_numpy
+
+    from keras_attention import keras_fixes
+
+    installed = getattr(tf_numpy.add, "corrected_by_keras_attention", False)
+    keras_add = tf_numpy.add.keras_add if installed else tf_numpy.add
+    x = np.zeros((1, 4, 3, 4), "float32")  # the last axis has the bias' length
+    bias = np.arange(4, dtype="float32").reshape(1, 4, 1, 1)
+    has_bug = not np.array_equal(keras.ops.convert_to_numpy(keras_add(x, bias)), x + bias)
+    assert installed == has_bug == keras_fixes.affected(), (keras.__version__, has_bug)
+    assert keras_fixes.affected("3.15.1") and not keras_fixes.affected("3.16.0")
 
 
 def test_channels_first_conv_bias_is_added_along_the_channels_when_width_equals_filters():

@@ -71,7 +71,7 @@ def test_narrowed_ranges_and_unknown_names():
     assert (space["aux1_weight"].min_value, space["aux1_weight"].max_value) == (0.2, 0.4)
     assert space["reduction"].values == [4, 8, 12, 16]
     assert space["aux_dropout"].min_value == 0.3 and space["aux_dropout"].max_value == 0.9
-    with pytest.raises(ValueError, match="Unknown hyperparameters"):
+    with pytest.raises(ValueError, match="unknown hyperparameter"):
         tuning.AttentionHyperModel("cifar_resnet8", fixed={"dropout_rate": 0.1})
 
 

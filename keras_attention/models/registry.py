@@ -1,6 +1,5 @@
-"""Models by name, for the command line: `cifar_resnet20`, `preact_resnet164`,
-`cifar_se_resnet50`, `resnet50`, `mobilenet_v2`, `mobilenet_v2_0.5` (see
-`keras_attention.catalog.MODEL_FAMILIES`)."""
+"""Models by name: `cifar_resnet20`, `preact_resnet164`, `cifar_se_resnet50`, `resnet50`,
+`mobilenet_v2`, `mobilenet_v2_0.5` (see `keras_attention.catalog.MODEL_FAMILIES`)."""
 
 import inspect
 
@@ -15,20 +14,45 @@ __all__ = ["build", "parse"]
 def build(
     name,
     attention=None,
-    num_classes=10,
-    input_shape=(32, 32, 3),
+    num_classes=None,
+    input_shape=None,
     attention_kwargs=None,
     dropout=0.0,
     **options,
 ):
-    """Builds a model by name.
+    """Builds a model by name: a family and its depth (or MobileNetV2's width).
 
-    `options` go to the family's factory: `batchnorm` to every family; `reduction`,
-    `aux_positions`, `feed_attention`, `aux_context`, `stop_gradient` and `aux_dropout` to
-    `cifar_se_resnet`; `stride_on` to `resnet`; `block` to the CIFAR ResNets. An option the
-    family does not take is a ValueError naming it.
+    Names: `cifar_resnetDEPTH` (basic 6n+2: 8, 14, 20, 32, 44, 56, 110; bottleneck 9n+2: 83,
+    164, 245, 326), `preact_resnetDEPTH`, `cifar_se_resnetDEPTH` (18, 34, 50, 101, 152),
+    `resnetDEPTH` (18, 34, 50, 101, 152) and `mobilenet_v2` or `mobilenet_v2_ALPHA`
+    (`mobilenet_v2_0.5`). The block is `attention`, not part of the name (`cifar_se_resnet`
+    uses SE when `attention` is `"se"`; None is the network without attention).
+
+    Args:
+        name: a model name, as above (`keras-attention list models`).
+        attention: a registered block name, Layer class, Layer instance or callable; None
+            for none.
+        num_classes: default the family's data set: 10 for the CIFAR families, 1000 for
+            `resnet*` and `mobilenet_v2*` (ImageNet).
+        input_shape: default `(32, 32, 3)` for the CIFAR families, `(224, 224, 3)` for the
+            ImageNet ones.
+        attention_kwargs: arguments for every attention block.
+        dropout: the classifier's dropout (MobileNetV2).
+        **options: go to the family's factory: `batchnorm` to every family; `reduction`,
+            `aux_positions`, `feed_attention`, `aux_context`, `stop_gradient` and
+            `aux_dropout` to `cifar_se_resnet`; `stride_on` to `resnet`; `block` to the CIFAR
+            ResNets. An option the family does not take is a ValueError naming it and
+            listing those it takes.
+
+    Example:
+
+    >>> model = build("resnet50", "se")  # SE-ResNet-50 for ImageNet, 224x224, 1000 classes
+    >>> model = build("cifar_resnet20", "spem", num_classes=100)
     """
     family, number = parse(name)
+    imagenet = family in ("resnet", "mobilenet_v2")
+    num_classes = num_classes or (1000 if imagenet else 10)
+    input_shape = tuple(input_shape or ((224, 224, 3) if imagenet else (32, 32, 3)))
     common = dict(
         num_classes=num_classes, input_shape=input_shape, attention_kwargs=attention_kwargs
     )
@@ -38,7 +62,7 @@ def build(
             f"not of {name!r}; got aux_positions={tuple(options['aux_positions'])}."
         )
     if family == "cifar_se_resnet":
-        factory, args = cifar_se_resnet, dict(attention=attention or "se")
+        factory, args = cifar_se_resnet, dict(attention=attention)
     elif family in ("cifar_resnet", "preact_resnet"):
         factory, args = cifar_resnet, dict(attention=attention, preact=family == "preact_resnet")
     elif family == "resnet":
@@ -48,9 +72,11 @@ def build(
     accepted = set(inspect.signature(factory).parameters)
     unknown = sorted(set(options) - accepted)
     if unknown:
+        from keras_attention.catalog import suggest
+
         takes = sorted(accepted - set(common) - set(args) - {"depth", "alpha"})
         raise ValueError(
-            f"model_kwargs: {name!r} ({factory.__name__}) takes no option {', '.join(unknown)}; "
-            f"it takes {', '.join(takes)}."
+            f"model_kwargs: {name!r} ({factory.__name__}) takes no option {', '.join(unknown)}"
+            f"{suggest(unknown[0], takes)}; it takes {', '.join(takes)}"
         )
     return factory(number, **args, **common, **options)

@@ -133,9 +133,22 @@ def cifar_se_resnet(
     )
     main = keras.layers.Dense(num_classes, name="main")(b.global_pool(x))
     kind = ("r" if feed_attention else "a") if positions else ""
-    default_name = f"cifar_se{'_' + kind if kind else ''}_resnet{depth}"
+    block = _block_label(attention)
+    default_name = f"cifar_{block}{'_' + kind if kind else ''}_resnet{depth}"
     outputs = [main, *aux_outputs] if aux_outputs else main
     return keras.Model(inputs, outputs, name=name or default_name)
+
+
+def _block_label(attention):
+    """`se`, `cbam`, ... (the registered name), or `plain` without attention: the block in the
+    model's name (`cifar_se_resnet50`, `cifar_cbam_resnet50`, `cifar_se_r_resnet50`)."""
+    if attention is None:
+        return "plain"
+    if isinstance(attention, str):
+        return attention
+    cls = attention if isinstance(attention, type) else type(attention)
+    names = {registry.resolve(n): n for n in registry.names()}
+    return names.get(cls, getattr(cls, "__name__", "custom").lower())
 
 
 def inference_model(model):
