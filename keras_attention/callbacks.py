@@ -11,7 +11,7 @@ import time
 
 import keras
 
-from keras_attention import run_folder
+from keras_attention import progress, run_folder
 from keras_attention.errors import RunError
 from keras_attention.run_folder import BACKUP, BEST, BEST_STAGED, HISTORY, POINTER
 
@@ -69,6 +69,38 @@ class TrainingClock(keras.callbacks.Callback):
         return self.images / self.seconds if self.seconds > 0 else None
 
 
+class EpochLog(keras.callbacks.Callback):
+    """One line per epoch, for commands that run many trainings (`compare`, `reproduce`):
+    `[2/6] se seed 0: epoch 4/164, loss 1.2345, val_accuracy 0.8100; 1 min 05 s so far, about
+    40 min left`."""
+
+    def __init__(self, log, prefix=""):
+        super().__init__()
+        self.log = log
+        self.prefix = prefix
+        self.counter = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.counter is None:
+            self.counter = progress.Counter(self.params.get("epochs") or epoch + 1, done=epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.counter.step()
+        shown = [
+            f"{name} {float(value):.4f}"
+            for name, value in (logs or {}).items()
+            if name in ("loss", "accuracy", "main_accuracy", "val_loss", "val_accuracy")
+            or name == "val_main_accuracy"
+        ]
+        left = self.counter.left()
+        tail = (
+            f"; about {progress.duration(left)} left"
+            if left and epoch + 1 < self.counter.total
+            else ""
+        )
+        self.log(f"{self.prefix}epoch {epoch + 1}/{self.counter.total}, {', '.join(shown)}{tail}")
+
+
 class NonFiniteLoss(keras.callbacks.Callback):
     """Stops training with a `RunError` naming the epoch and step as soon as the training loss
     is NaN or infinite (Keras' `TerminateOnNaN` only stops `fit`, which then returns as if the
@@ -85,13 +117,36 @@ class NonFiniteLoss(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            self.model.stop_training = True
-            raise RunError(
-                f"epoch {self._epoch + 1}, step {batch + 1}: the training loss is "
-                f"{float(loss)}; the run stopped and is not complete (its backup holds epoch "
-                f"{self._epoch}). Lower the learning rate (--learning-rate) or check the data, "
-                "then run again with --overwrite"
-            )
+            self._stop(f"step {batch + 1}: the training loss is {float(loss)}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        """The validation losses too (before the epoch is committed): a network whose
+        BatchNorm statistics overflowed can train on a finite loss and validate on NaN."""
+        for name, value in (logs or {}).items():
+            if "loss" in name and not math.isfinite(float(value)):
+                self._stop(f"end: {name} is {float(value)}")
+
+    def _stop(self, what):
+        self.model.stop_training = True
+        raise RunError(
+            f"epoch {self._epoch + 1}, {what}; the run stopped and is not complete (its backup "
+            f"holds epoch {self._epoch}). Lower the learning rate (--learning-rate) or check "
+            "the data, then run again with --overwrite"
+        )
+
+
+def _makedirs(path):
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise run_folder.write_error(path, error) from error
+
+
+def _rename(source, target):
+    try:
+        os.replace(source, target)
+    except OSError as error:
+        raise run_folder.write_error(target, error) from error
 
 
 def _row(epoch, logs):
@@ -157,13 +212,14 @@ class EpochCommit(keras.callbacks.Callback):
             best = pointer.get("best")
         except (KeyError, TypeError, ValueError) as error:
             raise RunError(
-                f"{folder.path(POINTER)} is damaged (no {error}); {run_folder.OVERWRITE}"
+                f"{folder.path(POINTER)} lacks {error} (damaged, or written by an older "
+                f"version of keras-attention); {run_folder.OVERWRITE}"
             ) from error
         run_folder.check_file(folder.path(weights), digest, folder.path(POINTER))
         if best:
             staged = folder.path(BEST_STAGED)
             if os.path.exists(staged) and run_folder.sha256(staged) == best["sha256"]:
-                os.replace(staged, folder.path(BEST))  # the commit was cut before this rename
+                _rename(staged, folder.path(BEST))  # the commit was cut before this rename
             run_folder.check_file(folder.path(BEST), best["sha256"], folder.path(POINTER))
         folder.remove(BEST_STAGED)
         expected = run_folder.history_text(rows)
@@ -184,8 +240,9 @@ class EpochCommit(keras.callbacks.Callback):
         try:
             model.load_weights(folder.path(weights))
         except Exception as error:  # noqa: BLE001 - a file that passed its checksum but fits no model
+            why = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
             raise RunError(
-                f"{folder.path(weights)} does not fit this model ({error}); {run_folder.OVERWRITE}"
+                f"{folder.path(weights)} does not fit this model ({why}); {run_folder.OVERWRITE}"
             ) from error
         self.rows, self.best = rows, best
         self.wall_seconds = float(pointer.get("wall_seconds", 0.0))
@@ -232,7 +289,7 @@ class EpochCommit(keras.callbacks.Callback):
                     "value": value,
                     "sha256": run_folder.sha256(folder.path(BEST_STAGED)),
                 }
-            os.makedirs(folder.path(BACKUP), exist_ok=True)
+            _makedirs(folder.path(BACKUP))
             run_folder.save_model(self.model, folder.path(weights))
             folder.write_json(POINTER, self._pointer(epoch + 1, weights, rows, best))
         except BaseException:
@@ -244,7 +301,7 @@ class EpochCommit(keras.callbacks.Callback):
         # Committed. What follows only brings the other files in line with the commit, and is
         # redone by `restore` if a kill cuts it short.
         if best is not self.best:
-            os.replace(folder.path(BEST_STAGED), folder.path(BEST))
+            _rename(folder.path(BEST_STAGED), folder.path(BEST))
         self.rows, self.best = rows, best
         run_folder.write_text(folder.path(HISTORY), run_folder.history_text(rows))
         for name in os.listdir(folder.path(BACKUP)):

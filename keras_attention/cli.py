@@ -6,6 +6,7 @@ a bad one ends the command with one line on standard error and exit status 2.
 """
 
 import argparse
+import errno
 import os
 import sys
 
@@ -14,6 +15,8 @@ COMMANDS = {
     "train": "train a model with a recipe on a data set (the default command)",
     "tune": "search hyperparameters with Keras Tuner (aux loss weights, reduction, block, ...)",
     "export": "export a finished run to .keras, SavedModel and TFLite, checked and scored",
+    "predict": "classify image files with a finished run or its export (top-k classes)",
+    "evaluate": "accuracy and loss of a finished run on a split of its or another data set",
     "compare": "train one backbone with several blocks over seeds; table and plot",
     "reproduce": "build or train the rows of a paper's table beside the paper's figures",
     "list": "list the blocks, models, data sets, recipes and paper tables",
@@ -233,6 +236,28 @@ def _common_training_options(p):
         "augmentation: the same command and seed give the same run (default %(default)s; the "
         "test split does not depend on it)",
     )
+    p.add_argument(
+        "--attention-kwargs",
+        type=keyword_arguments,
+        default={},
+        metavar="NAME=VALUE,...",
+        help="arguments for every attention block, e.g. groups=8 or reduction=4,pooling=max",
+    )
+    p.add_argument(
+        "--model-kwargs",
+        type=keyword_arguments,
+        default={},
+        metavar="NAME=VALUE,...",
+        help="arguments for the model factory, e.g. stride_on=3x3, batchnorm=keras or "
+        "aux_dropout=0.5 (default batchnorm: the recipe's)",
+    )
+    p.add_argument(
+        "--validation-split",
+        type=fraction,
+        default=0.1,
+        help="fraction of the training data held out to choose best.keras and score trials "
+        "(default %(default)s; 0: none); the test split is only used for the final figures",
+    )
     p.add_argument("--data-dir", help="tensorflow-datasets data directory")
     p.add_argument("--manual-dir", help="manual download directory (imagenet2012)")
     p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
@@ -251,21 +276,6 @@ def train_parser(prog=f"{PROG} train"):
         "--attention",
         default="se",
         help=f"{', '.join(catalog.BLOCKS)} or none (default %(default)s)",
-    )
-    p.add_argument(
-        "--attention-kwargs",
-        type=keyword_arguments,
-        default={},
-        metavar="NAME=VALUE,...",
-        help="arguments for every attention block, e.g. groups=8 or reduction=4,pooling=max",
-    )
-    p.add_argument(
-        "--model-kwargs",
-        type=keyword_arguments,
-        default={},
-        metavar="NAME=VALUE,...",
-        help="arguments for the model factory, e.g. stride_on=3x3, batchnorm=keras or "
-        "aux_dropout=0.5 (default batchnorm: the recipe's)",
     )
     p.add_argument(
         "--learning-rate",
@@ -294,13 +304,6 @@ def train_parser(prog=f"{PROG} train"):
         "--output-dir",
         help="the run's folder (default runs/DATASET-MODEL-ATTENTION, e.g. "
         "runs/digits-cifar_resnet20-se)",
-    )
-    p.add_argument(
-        "--validation-split",
-        type=fraction,
-        default=0.1,
-        help="fraction of the training data held out to choose best.keras (default "
-        "%(default)s; 0: none); the test split is only used for the final figures",
     )
     p.add_argument(
         "--overwrite",
@@ -382,16 +385,21 @@ def train_command(argv):
         return 0
     print(
         f"TFLite float32: {metrics['tflite']['size_bytes'] / 1e6:.2f} MB, max |diff| "
-        f"{metrics['tflite']['max_abs_diff']:.2g} against Keras"
+        f"{_number(metrics['tflite']['max_abs_diff'], '.2g')} against Keras"
     )
     rate = metrics["images_per_second"]
     print(
-        f"test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}; "
+        f"test accuracy {metrics['accuracy']:.4f}, loss {_number(metrics['loss'], '.4f')}; "
         f"{metrics['parameters']:,} parameters, {metrics['macs'] / 1e6:.1f} M MACs; "
-        f"{rate or 0:.0f} images/s; {metrics['wall_time_seconds']:.0f} s; "
+        f"{_number(rate, '.0f')} images/s; {metrics['wall_time_seconds']:.0f} s; "
         f"results in {config.run_dir()}"
     )
     return 0
+
+
+def _number(value, spec):
+    """A recorded number as text; `-` for one that was not finite (recorded as null)."""
+    return "-" if value is None else format(value, spec)
 
 
 def _check_folders(config):
@@ -489,7 +497,6 @@ def tune_parser():
 
 def tune_command(argv):
     from keras_attention import catalog, recipes, run_folder
-    from keras_attention.config import TrainConfig
 
     args = tune_parser().parse_args(argv)
     try:
@@ -520,20 +527,8 @@ def tune_command(argv):
         for name, (_, spec) in ranges.items():
             for value in spec.get("values", []):
                 catalog.check_hyperparameter_value(name, value, "--choices")
-        config = TrainConfig(
-            model=args.model,
-            dataset=args.dataset,
-            recipe=args.recipe,
-            epochs=args.epochs or 5,
-            batch_size=args.batch_size,
-            image_size=args.image_size,
-            steps_per_epoch=args.steps_per_epoch,
-            seed=args.seed,
-            feed_attention=not args.no_feed_attention,
-            output_dir=args.output_dir,
-            data_dir=args.data_dir,
-            manual_dir=args.manual_dir,
-        ).validate()
+        args.epochs = args.epochs or 5  # per trial
+        config = config_from_options(args).validate()
         _check_folders(config)
         run_folder.check_writable(args.output_dir)
     except ValueError as error:
@@ -612,7 +607,7 @@ def export_command(argv):
     load_tensorflow("export", args.verbose)
     from keras_attention.export import export_run
 
-    result = export_run(args.run_dir, modes)
+    result = export_run(args.run_dir, modes, log=print)
     for report in result["reports"]:
         accuracy = result["test_accuracy"].get(report["format"])
         accuracy = f"  test accuracy {accuracy:.4f}" if accuracy is not None else ""
@@ -622,6 +617,99 @@ def export_command(argv):
         )
     print(f"Keras model test accuracy {result['test_accuracy']['keras']:.4f}")
     print(f"labels: {result['labels_path']}; report: {result['report_path']}")
+    return 0
+
+
+# --- predict and evaluate ----------------------------------------------------------------------
+
+
+def predict_parser():
+    from keras_attention.runs import FORMATS
+
+    p = Parser(
+        prog=f"{PROG} predict",
+        description="Classify image files with a finished run (its model.keras, with the "
+        "run's preprocessing in front) or one of its exported formats: top-k classes and "
+        "probabilities per image. Images are read as the data set stores them (grey or RGB; "
+        "resized to the stored size where the data set has one, e.g. 8x8 for digits).",
+    )
+    p.add_argument("run", help="the --output-dir of a finished run, or its export/ folder")
+    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, BMP, GIF)")
+    p.add_argument("--top-k", type=positive_int, default=3, help="default %(default)s")
+    p.add_argument(
+        "--format",
+        default="keras",
+        choices=FORMATS,
+        help="which model answers (default keras; the others need 'export' first)",
+    )
+    p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
+    return p
+
+
+def _run_folder_of(path, command):
+    if not os.path.isdir(path):
+        raise UsageError(f"{PROG} {command}: error: run: folder {path!r} does not exist")
+
+
+def predict_command(argv, out=print):
+    args = predict_parser().parse_args(argv)
+    _run_folder_of(args.run, "predict")
+    missing = [image for image in args.images if not os.path.isfile(image)]
+    if missing:
+        raise UsageError(f"{PROG} predict: error: images: {missing[0]!r} does not exist")
+    load_tensorflow("predict", args.verbose)
+    from keras_attention.errors import ConfigError
+    from keras_attention.runs import load_run
+
+    try:
+        run = load_run(args.run)
+        results = run.predict(args.images, args.top_k, args.format)
+    except ConfigError as error:
+        raise UsageError(f"{PROG} predict: error: {_as_option(error)}") from error
+    for path, classes in zip(args.images, results, strict=True):
+        out(f"{path}: " + ", ".join(f"{label} ({p:.3f})" for label, p in classes))
+    return 0
+
+
+def evaluate_parser():
+    p = Parser(
+        prog=f"{PROG} evaluate",
+        description="Accuracy and loss of a finished run's model on a split of its data set "
+        "(the same split as training: same seed and validation fraction), or on another data "
+        "set with the same classes, through the run's own preprocessing.",
+    )
+    p.add_argument("run", help="the --output-dir of a finished run, or its export/ folder")
+    p.add_argument("--dataset", help="default: the run's")
+    p.add_argument(
+        "--split", default="test", choices=["test", "validation", "train"], help="default test"
+    )
+    p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
+    return p
+
+
+def evaluate_command(argv, out=print):
+    from keras_attention import catalog
+
+    args = evaluate_parser().parse_args(argv)
+    _run_folder_of(args.run, "evaluate")
+    try:
+        if args.dataset:
+            catalog.check_dataset(args.dataset)
+    except ValueError as error:
+        raise UsageError(f"{PROG} evaluate: error: {_as_option(error)}") from error
+    load_tensorflow("evaluate", args.verbose)
+    from keras_attention import runs
+    from keras_attention.errors import ConfigError
+
+    try:
+        run = runs.load_run(args.run)
+        result = runs.evaluate(run, args.dataset, args.split)
+    except ConfigError as error:
+        raise UsageError(f"{PROG} evaluate: error: {_as_option(error)}") from error
+    out(
+        f"{result['split']} accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} on "
+        f"{result['images']:,} images of {result['dataset']}"
+    )
     return 0
 
 
@@ -931,21 +1019,20 @@ def profile_command(argv, out=print):
     import keras_attention as ka
 
     ka.register()
-    options = {"aux_positions": args.aux_positions} if args.aux_positions else {}
-    attention = None if args.attention == "none" else args.attention
+    from keras_attention.config import TrainConfig, resolve
+
+    config = TrainConfig(
+        model=args.model,
+        attention=args.attention,
+        attention_kwargs=args.attention_kwargs,
+        aux_positions=tuple(args.aux_positions),
+    )
     try:
-        model = ka.models.build(
-            args.model,
-            attention,
-            num_classes=classes,
-            input_shape=(size, size, args.channels),
-            attention_kwargs=args.attention_kwargs or None,
-            **options,
-        )
+        model = resolve(config).build_model(classes, (size, size, args.channels))
         if len(model.outputs) > 1:
             model = ka.models.inference_model(model)
-    except (ValueError, TypeError) as error:
-        raise UsageError(f"{PROG} profile: error: {error}") from error
+    except ValueError as error:
+        raise UsageError(f"{PROG} profile: error: {_as_option(error)}") from error
     report = ka.profile(model)
     if args.totals:
         out(
@@ -963,6 +1050,8 @@ HANDLERS = {
     "train": train_command,
     "tune": tune_command,
     "export": export_command,
+    "predict": predict_command,
+    "evaluate": evaluate_command,
     "compare": compare_command,
     "reproduce": reproduce_command,
     "list": list_command,
@@ -1019,7 +1108,11 @@ def main(argv=None):
         if isinstance(error, ConfigError):
             print(f"{PROG}: error: {_as_option(error)}".splitlines()[0], file=sys.stderr)
             return 2
-        if not isinstance(error, (DataError, RunError)):
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            from keras_attention.run_folder import write_error
+
+            error = write_error(error.filename or ".", error)
+        elif not isinstance(error, (DataError, RunError)):
             raise
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1

@@ -17,7 +17,8 @@ import os
 
 import numpy as np
 
-from keras_attention import catalog, papers, training
+from keras_attention import catalog, papers, progress, run_folder, training
+from keras_attention.callbacks import EpochLog
 from keras_attention.config import TrainConfig
 
 
@@ -40,7 +41,7 @@ def _identity(config):
     )
 
 
-def run(entries, seeds=(0,), output_dir="runs/compare", log=print, progress=0, title=None):
+def run(entries, seeds=(0,), output_dir="runs/compare", log=print, progress_mode=0, title=None):
     """Trains every entry for every seed, then writes the results; returns their rows.
 
     Entries whose configurations are identical (a table's CIFAR-10 and CIFAR-100 rows once
@@ -57,25 +58,27 @@ def run(entries, seeds=(0,), output_dir="runs/compare", log=print, progress=0, t
         if key not in seen:
             seen.add(key)
             unique.append(entry)
-    total = len(unique) * len(seeds)
-    results, done = [], 0
+    counter = progress.Counter(len(unique) * len(seeds))
+    results = []
     for entry in unique:
         runs = []
         for seed in seeds:
-            done += 1
+            index = counter.done + 1
             config = dataclasses.replace(
                 entry.config,
                 seed=seed,
                 output_dir=os.path.join(output_dir, entry.name, f"seed{seed}"),
-                verbose=progress,
+                verbose=progress_mode,
             )
-            metrics = training.train(config)
+            prefix = f"[{index}/{counter.total}] {entry.name} seed {seed}: "
+            log(f"{prefix}training {config.model} + {config.attention} on {config.dataset}")
+            metrics = training.train(config, callbacks=[EpochLog(log, prefix)])
             runs.append(metrics)
+            counter.step()
             state = "already complete" if metrics.get("already_complete") else "trained"
             log(
-                f"[{done}/{total}] {entry.name} seed {seed}: test accuracy "
-                f"{metrics['accuracy']:.4f}, {metrics['images_per_second']:.0f} images/s "
-                f"({state})"
+                f"{prefix}test accuracy {metrics['accuracy']:.4f}, "
+                f"{metrics['images_per_second'] or 0:.0f} images/s ({state}); {counter.status()}"
             )
         results.append(summarise(entry, runs))
     write_results(results, output_dir, title)
@@ -97,7 +100,7 @@ def summarise(entry, runs):
         "accuracy_mean": float(accuracies.mean()),
         "accuracy_std": float(accuracies.std(ddof=1)) if len(runs) > 1 else 0.0,
         "seeds": len(runs),
-        "images_per_second": float(np.mean([r["images_per_second"] for r in runs])),
+        "images_per_second": float(np.mean([r["images_per_second"] or 0.0 for r in runs])),
         "runs": runs,
     }
     if entry.row is not None:
@@ -118,7 +121,7 @@ def _fmt(value, pattern):
 def table_rows(results):
     """The results as printable rows (header first): ours beside the paper's where known."""
     with_paper = any("paper_accuracy" in r for r in results)
-    header = ["name", "parameters", "MACs (M)", "accuracy (%)", "images/s"]
+    header = ["name", "data set", "parameters", "MACs (M)", "accuracy (%)", "images/s"]
     if with_paper:
         header += ["paper data set", "paper params (M)", "paper MACs (G)", "paper accuracy (%)"]
     lines = [header]
@@ -128,6 +131,7 @@ def table_rows(results):
             accuracy += f" ± {100 * r['accuracy_std']:.2f}"
         line = [
             r["name"],
+            r["dataset"],
             f"{r['parameters']:,}",
             f"{r['macs'] / 1e6:,.1f}",
             accuracy,
@@ -152,19 +156,44 @@ def markdown(lines):
 
 
 def write_results(results, output_dir, title=None):
-    """Writes results.csv, results.md, results.json and results.png into `output_dir`."""
+    """Writes results.csv (one row per network, numbers unformatted), results.md (the table
+    as printed), results.json (with every run's metrics) and results.png into `output_dir`."""
     import csv
+    import io
 
     os.makedirs(output_dir, exist_ok=True)
     lines = table_rows(results)
-    with open(os.path.join(output_dir, "results.csv"), "w", newline="") as handle:
-        csv.writer(handle).writerows(lines)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(results)  # numbers as numbers: 272186, not "272,186"
+    run_folder.write_text(os.path.join(output_dir, "results.csv"), table.getvalue())
     text = (f"# {title}\n\n" if title else "") + markdown(lines) + "\n"
-    with open(os.path.join(output_dir, "results.md"), "w") as handle:
-        handle.write(text)
-    with open(os.path.join(output_dir, "results.json"), "w") as handle:
-        json.dump(results, handle, indent=2, default=str)
+    run_folder.write_text(os.path.join(output_dir, "results.md"), text)
+    run_folder.write_text(
+        os.path.join(output_dir, "results.json"), json.dumps(results, indent=2, default=str)
+    )
     plot_results(results, os.path.join(output_dir, "results.png"), title)
+
+
+CSV_COLUMNS = (
+    "name",
+    "label",
+    "model",
+    "attention",
+    "dataset",
+    "recipe",
+    "parameters",
+    "macs",
+    "accuracy_mean",
+    "accuracy_std",
+    "seeds",
+    "images_per_second",
+    "paper_dataset",
+    "paper_params",
+    "paper_macs",
+    "paper_accuracy",
+)
 
 
 def plot_results(results, path=None, title=None):
@@ -251,11 +280,16 @@ def reproduce_table(
     table = papers.table(name)
     chosen = papers.select_rows(table, rows)
     entries = [Entry(row.name, row.label, row_config(row, **overrides), row) for row in chosen]
+    trained_on = sorted({entry.config.dataset for entry in entries})
+    papers_data = sorted({row.dataset for row in chosen})
+    title = table.title
+    if trained_on != papers_data:
+        title += f" (trained here on {', '.join(trained_on)}; the paper: {', '.join(papers_data)})"
     return run(
         entries,
         seeds,
         output_dir or os.path.join("runs", "reproduce", name),
         log,
         progress,
-        table.title,
+        title,
     )

@@ -223,6 +223,9 @@ class RunPlan:
         """The run's network (uncompiled)."""
         from keras_attention import models
 
+        check_block_arguments(
+            self.model_arguments.get("attention"), self.model_arguments.get("attention_kwargs")
+        )
         try:
             return models.build(
                 self.config.model,
@@ -234,6 +237,30 @@ class RunPlan:
             # The network follows from the configuration alone: what cannot be built is a
             # setting that cannot work.
             raise ConfigError(str(error)) from error
+
+
+def check_block_arguments(attention, arguments):
+    """Raises `ConfigError` naming the block and listing what it accepts when `arguments`
+    has a name the block's constructor does not take."""
+    import inspect
+
+    from keras_attention.layers import registry
+
+    if not isinstance(attention, str) or not arguments:
+        return
+    factory = registry.resolve(attention)
+    if not isinstance(factory, type):
+        return
+    parameters = inspect.signature(factory.__init__).parameters
+    accepted = [n for n, p in parameters.items() if n != "self" and p.kind != p.VAR_KEYWORD]
+    accepted += ["name", "dtype", "trainable"]  # every Keras layer's
+    unknown = [name for name in arguments if name not in accepted]
+    if unknown:
+        raise ConfigError(
+            f"attention_kwargs: {factory.__name__} ({attention}) takes no argument "
+            f"{', '.join(map(repr, unknown))}{catalog.suggest(unknown[0], accepted)}; it takes "
+            f"{', '.join(accepted)}"
+        )
 
 
 def resolve(config):
@@ -297,6 +324,17 @@ def _loss_weights(config, recipe, depth):
     return {"main": 1.0, **{f"aux{i + 1}": float(w) for i, w in enumerate(weights)}}
 
 
+def from_record(recorded):
+    """The `TrainConfig` that a run's or a search's record holds (`to_dict()` as JSON; fields
+    this version does not know are left out, lists become the tuples the fields hold)."""
+    names = {field.name for field in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in recorded.items() if k in names}
+    for name in ("aux_positions", "aux_loss_weights"):
+        if isinstance(values.get(name), list):
+            values[name] = tuple(values[name])
+    return TrainConfig(**values)
+
+
 def with_hyperparameters(base, values):
     """`base` with hyperparameter `values` replaced, as a search's trial is (`attention`,
     `reduction`, `aux_positions`, `aux1_weight`/`aux2_weight` as the auxiliary loss weights,
@@ -337,8 +375,7 @@ def from_search(directory):
             f"{directory!r} holds no finished search (search.json and "
             f"best_hyperparameters.json); {remedy}"
         )
-    names = {field.name for field in dataclasses.fields(TrainConfig)}
-    base = TrainConfig(**{k: v for k, v in record["config"].items() if k in names})
+    base = from_record(record["config"])
     if not best.get("hyperparameters"):
         raise ConfigError(f"{directory!r}: the search has no finished trial yet")
     return with_hyperparameters(base, best["hyperparameters"])

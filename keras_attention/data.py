@@ -44,6 +44,7 @@ AUGMENTATIONS = ("none", "digits", "cifar", "cifar_rotate", "cifar_no_normalize"
 CENTER_CROP_FRACTION = 0.875
 DEFAULT_VALIDATION_FRACTION = 0.1
 TEST_FRACTION = 0.2  # digits and image folders: the test share of all images
+TEST_SPLIT_SEED = 0  # the test split does not depend on a run's seed
 
 Splits = collections.namedtuple("Splits", ["train", "validation", "test", "info"])
 
@@ -108,8 +109,9 @@ def load_digits(image_size=32, seed=0, validation_fraction=0.0):
     digits = sklearn_digits()
     images = np.round(digits.images * (255.0 / 16.0)).astype("uint8")[..., None]
     labels = digits.target.astype("int32")
+    # The test split is fixed; the seed chooses the validation split (and the training).
     x_train, x_test, y_train, y_test = train_test_split(
-        images, labels, test_size=TEST_FRACTION, random_state=seed, stratify=labels
+        images, labels, test_size=TEST_FRACTION, random_state=TEST_SPLIT_SEED, stratify=labels
     )
     x_val, y_val = x_train[:0], y_train[:0]
     if validation_fraction:
@@ -161,6 +163,8 @@ def load_tfds(
         kwargs["download_and_prepare_kwargs"] = {
             "download_config": tfds.download.DownloadConfig(manual_dir=manual_dir)
         }
+    if download:
+        prepare_tfds(name, data_dir, manual_dir)
     train_split, test_split = splits
     percent = int(round(validation_fraction * 100))
     requested = [train_split, test_split]
@@ -203,6 +207,56 @@ def load_tfds(
     return Splits(train, validation, test, info)
 
 
+# How often tensorflow-datasets' downloader retries a failed request (urllib3, with a backoff
+# of 0.2 s doubling each time): its default of 10 spends three and a half minutes before it
+# reports that a machine is offline. Two retries say it in about a second.
+DOWNLOAD_RETRIES = 2
+
+
+def prepare_tfds(name, data_dir=None, manual_dir=None):
+    """Downloads and prepares a tensorflow-datasets set unless `data_dir` already has it.
+
+    Every failure is a `DataError` of one line naming the data set and `--data-dir` or
+    `--manual-dir`: a set that needs archives downloaded by hand (ImageNet) without a manual
+    folder, a manual folder that is missing or empty, and a download that fails (offline:
+    in about a second, with `DOWNLOAD_RETRIES`).
+    """
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.core.download import downloader
+
+    builder = tfds.builder(name, data_dir=data_dir)
+    if builder.is_prepared():
+        return builder
+    where = data_dir or os.path.join("~", "tensorflow_datasets")
+    if getattr(builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", None):
+        if not manual_dir:
+            raise DataError(
+                f"dataset: {name} is not prepared in {where} and its archives must be "
+                "downloaded by hand: give their folder with --manual-dir (and --data-dir for "
+                "where to prepare it)"
+            )
+        if not os.path.isdir(manual_dir) or not os.listdir(manual_dir):
+            state = "is empty" if os.path.isdir(manual_dir) else "does not exist"
+            raise DataError(
+                f"manual_dir: {manual_dir!r} {state}; it should hold the archives of {name}"
+            )
+    config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
+    retries = downloader.MAX_RETRIES
+    downloader.MAX_RETRIES = DOWNLOAD_RETRIES  # for this download only (see above)
+    try:
+        builder.download_and_prepare(download_config=config)
+    except Exception as error:  # noqa: BLE001 - network, archive and preparation errors alike
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise DataError(
+            f"dataset: {name} is not prepared in {where} and could not be downloaded "
+            f"({type(error).__name__}: {reason}); prepare it where there is a network (the "
+            f"same command, or `tfds build {name}`) and give its folder with --data-dir"
+        ) from error
+    finally:
+        downloader.MAX_RETRIES = retries
+    return builder
+
+
 def _split_size(dataset):
     count = int(dataset.cardinality())
     if count < 0:  # unknown: count once
@@ -219,32 +273,49 @@ def _check_cache_path(directory):
 
 
 def _decodes(path):
-    """The error text if TensorFlow's decoder (the one the pipeline uses) cannot read `path`."""
+    """`(problem, (height, width))`: the error text if TensorFlow's decoder (the one the
+    pipeline uses) cannot read `path` (else None), and the image's size."""
     try:
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
         if image.shape[0] == 0 or image.shape[1] == 0:
-            return "empty image"
+            return "empty image", None
     except (tf.errors.InvalidArgumentError, tf.errors.OpError) as error:
-        return error.message.strip().splitlines()[0]
-    return None
+        return error.message.strip().splitlines()[0], None
+    return None, (int(image.shape[0]), int(image.shape[1]))
 
 
-def find_images(directory):
-    """`(paths, labels, class_names)` for a folder with one sub-folder per class.
+CHECK_LOG_SECONDS = 5.0  # how often the image check of a folder reports how far it is
 
-    Every file is decoded once, before training, by the decoder the pipeline uses, so that a
-    corrupt file or one whose content does not match its name is reported by name instead of
-    failing in the middle of `fit`. What was checked is remembered (by path, size and
-    modification time) in `~/.cache/keras_attention` (or `$KERAS_ATTENTION_CACHE`), so a second
-    run on an unchanged folder does not decode again.
+
+def _visible(name):
+    """Hidden files and folders (`.ipynb_checkpoints`, `.DS_Store`) are not data."""
+    return not name.startswith(".")
+
+
+def find_images(directory, log=None):
+    """`(paths, labels, class_names, size, skipped)` for a folder with one sub-folder per
+    class: `size` is the `(height, width)` every image has (None when they differ) and
+    `skipped` the files that are not images (by extension), which are left out. Hidden files
+    and folders are ignored.
+
+    Every image is decoded once, before training, by the decoder the pipeline uses, so that a
+    corrupt file or one whose content does not match its name is reported by name and reason
+    instead of failing in the middle of `fit`. What was checked is remembered (by path, size
+    and modification time) in `~/.cache/keras_attention` (or `$KERAS_ATTENTION_CACHE`), so a
+    second run on an unchanged folder does not decode again. `log` gets a line every few
+    seconds while images are decoded, with how many are left.
     """
+    from keras_attention import progress
+
     if not os.path.isdir(directory):
         raise ValueError(f"dataset: image folder {directory!r} does not exist")
     class_names = sorted(
-        d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d))
+        d
+        for d in os.listdir(directory)
+        if _visible(d) and os.path.isdir(os.path.join(directory, d))
     )
     if len(class_names) < 2:
-        raise ValueError(
+        raise DataError(
             f"dataset: image folder {directory!r} has {len(class_names)} class sub-folder(s) "
             f"{class_names}; expected at least 2 (one sub-folder of images per class)"
         )
@@ -254,25 +325,39 @@ def find_images(directory):
             checked = json.load(handle)
     except (OSError, ValueError):
         checked = {}
-    paths, labels, bad, remembered = [], [], [], {}
+    candidates, skipped = [], []
     for label, class_name in enumerate(class_names):
         folder = os.path.join(directory, class_name)
-        for file_name in sorted(os.listdir(folder)):
+        for file_name in sorted(filter(_visible, os.listdir(folder))):
             path = os.path.join(folder, file_name)
-            if not file_name.lower().endswith(IMAGE_EXTENSIONS) or not os.path.isfile(path):
+            if not os.path.isfile(path):
                 continue
-            stat = os.stat(path)
-            stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
-            if checked.get(path) == stamp:
-                problem = None
+            if file_name.lower().endswith(IMAGE_EXTENSIONS):
+                candidates.append((path, label))
             else:
-                problem = _decodes(path)
-            if problem:
-                bad.append(f"{path}: {problem}")
-                continue
-            remembered[path] = stamp
-            paths.append(path)
-            labels.append(label)
+                skipped.append(path)
+    paths, labels, bad, remembered, sizes = [], [], [], {}, set()
+    counter = progress.Counter(len(candidates))
+    last = counter.started
+    for path, label in candidates:
+        stat = os.stat(path)
+        stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+        known = checked.get(path, "")
+        if known.rpartition(":")[0].rpartition(":")[0] == stamp:
+            problem, size = None, tuple(int(v) for v in known.split(":")[2].split("x"))
+        else:
+            problem, size = _decodes(path)
+            counter.step()
+            if log is not None and counter.clock() - last > CHECK_LOG_SECONDS:
+                last = counter.clock()
+                log(f"checking the images of {directory}: {counter.status()}")
+        if problem:
+            bad.append(f"{path}: {problem}")
+            continue
+        remembered[path] = f"{stamp}:{size[0]}x{size[1]}"
+        sizes.add(size)
+        paths.append(path)
+        labels.append(label)
     if bad:
         listed = "\n  ".join(bad)
         raise DataError(f"{len(bad)} unreadable image(s) in {directory!r}:\n  {listed}")
@@ -290,7 +375,8 @@ def find_images(directory):
         os.replace(cache_path + ".tmp", cache_path)
     except OSError:
         pass  # a read-only home only costs the next run another check
-    return paths, labels, class_names
+    size = sizes.pop() if len(sizes) == 1 else None
+    return paths, labels, class_names, size, skipped
 
 
 def directory_fingerprint(directory, paths, labels, class_names):
@@ -312,13 +398,27 @@ def directory_fingerprint(directory, paths, labels, class_names):
     }
 
 
-def load_directory(directory, image_size=224, seed=0, validation_fraction=0.0):
-    """Images in class sub-folders, split into train, validation and test with a fixed seed."""
+def load_directory(directory, image_size=None, seed=0, validation_fraction=0.0, log=None):
+    """Images in class sub-folders, split into a fixed test split and, by `seed`, validation
+    and training splits. `image_size` defaults to the images' own when they are square and
+    all of one size (and then the exports take that size as it is), else 224."""
     _check_fraction(validation_fraction)
-    paths, labels, class_names = find_images(directory)
-    order = np.random.default_rng(seed).permutation(len(paths))
-    paths, labels = np.array(paths)[order], np.array(labels, "int32")[order]
+    paths, labels, class_names, shared, skipped = find_images(directory, log)
+    if skipped and log is not None:
+        kinds = sorted({os.path.splitext(p)[1] or "no extension" for p in skipped})
+        log(
+            f"{directory}: {len(skipped)} file(s) that are not images left out "
+            f"({', '.join(kinds[:6])}); images are {', '.join(IMAGE_EXTENSIONS)}"
+        )
+    square = shared is not None and shared[0] == shared[1]
+    if image_size is None:
+        image_size = shared[0] if square else 224
+    order = np.random.default_rng(TEST_SPLIT_SEED).permutation(len(paths))
     n_test = max(1, int(round(len(paths) * TEST_FRACTION)))
+    # The test split is fixed; the seed orders the rest (validation, then training).
+    rest = order[n_test:][np.random.default_rng(seed).permutation(len(order) - n_test)]
+    order = np.concatenate([order[:n_test], rest])
+    paths, labels = np.array(paths)[order], np.array(labels, "int32")[order]
     n_validation = int(round((len(paths) - n_test) * validation_fraction))
     if validation_fraction:
         n_validation = max(1, n_validation)
@@ -336,12 +436,13 @@ def load_directory(directory, image_size=224, seed=0, validation_fraction=0.0):
         *STATISTICS["imagenet"],
         tuple(class_names),
         validation_size=n_validation,
+        raw_shape=(*shared, 3) if shared else None,
         fingerprint=directory_fingerprint(directory, paths, labels, class_names),
     )
 
     def read(path, label):
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image.set_shape((None, None, 3))
+        image.set_shape((*(shared or (None, None)), 3))
         return image, label
 
     def source(p, y):
@@ -358,7 +459,15 @@ def load_directory(directory, image_size=224, seed=0, validation_fraction=0.0):
     )
 
 
-def load(name, image_size=None, data_dir=None, manual_dir=None, seed=0, validation_split=0.0):
+def load(
+    name,
+    image_size=None,
+    data_dir=None,
+    manual_dir=None,
+    seed=0,
+    validation_split=0.0,
+    log=None,
+):
     """`Splits(train, validation, test, info)` for a data set name (see the module docstring).
 
     `validation_split` is the fraction of the training data held out for validation (0: none).
@@ -369,7 +478,7 @@ def load(name, image_size=None, data_dir=None, manual_dir=None, seed=0, validati
     if name == "digits":
         return load_digits(image_size or 32, seed, validation_split)
     if name.startswith("dir:"):
-        return load_directory(name[4:], image_size or 224, seed, validation_split)
+        return load_directory(name[4:], image_size, seed, validation_split, log)
     return load_tfds(name, image_size, data_dir, manual_dir, validation_fraction=validation_split)
 
 
@@ -398,6 +507,42 @@ def preprocessing_layers(info, augmentation):
     if augmentation not in ("none", "cifar_no_normalize"):
         layers.append(normalization_layer(info))
     return layers
+
+
+def preprocessing_contract(info, augmentation):
+    """What `preprocessing_layers` does, as data (export.json and `load_run` record it): the
+    input a model trained on `info` takes and how raw images become it."""
+    check_augmentation(augmentation)
+    size = info.image_shape[0]
+    if augmentation == "imagenet":
+        resize = f"shorter side to {int(round(size / CENTER_CROP_FRACTION))}, central {size}x{size}"
+    elif info.raw_shape is None or tuple(info.raw_shape[:2]) != (size, size):
+        resize = f"bilinear to {size}x{size}"
+    else:
+        resize = None
+    normalize = augmentation not in ("none", "cifar_no_normalize")
+    return {
+        "raw_input": "uint8 images, 0-255, height x width x channels",
+        "raw_shape": list(info.raw_shape) if info.raw_shape else None,
+        "channels": int(info.image_shape[-1]),
+        "scale": "x / 255",
+        "resize": resize,
+        "center_crop_fraction": CENTER_CROP_FRACTION if augmentation == "imagenet" else None,
+        "image_size": [int(size), int(size)],
+        "normalize": "(x - mean) / std, per channel" if normalize else None,
+        "mean": [float(m) for m in info.mean] if normalize else None,
+        "std": [float(v) for v in info.std] if normalize else None,
+    }
+
+
+def info_from_dict(record):
+    """A `DataInfo` from its `to_dict()` (as metrics.json stores it)."""
+    fields = {field.name for field in dataclasses.fields(DataInfo)}
+    values = {k: v for k, v in record.items() if k in fields}
+    for name in ("image_shape", "mean", "std", "class_names", "raw_shape"):
+        if values.get(name) is not None:
+            values[name] = tuple(values[name])
+    return DataInfo(**values)
 
 
 def normalization_layer(info):

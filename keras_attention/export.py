@@ -287,18 +287,27 @@ def export_tflite(model, path, inputs, mode="float32", representative_inputs=Non
 
 
 def export_all(
-    model, directory, inputs, representative_inputs=None, modes=TFLITE_MODES, keras_file=True
+    model,
+    directory,
+    inputs,
+    representative_inputs=None,
+    modes=TFLITE_MODES,
+    keras_file=True,
+    step=lambda what: None,
 ):
     """`.keras` (unless `keras_file` is False), SavedModel and each TFLite mode into
-    `directory`; returns the reports."""
+    `directory`; returns the reports. `step(what)` is called before each format."""
     os.makedirs(directory, exist_ok=True)
     reports = []
     if keras_file:
+        step("model.keras")
         reports.append(export_keras(model, os.path.join(directory, "model.keras"), inputs))
+    step("SavedModel")
     reports.append(export_saved_model(model, os.path.join(directory, "saved_model"), inputs))
     for mode in modes:
         if mode == "full_int8" and representative_inputs is None:
             continue
+        step(f"TFLite {mode}")
         reports.append(
             export_tflite(
                 model,
@@ -349,7 +358,7 @@ def _accuracy(predict, dataset):
     return correct / total
 
 
-def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samples=32):
+def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samples=32, log=None):
     """Exports a training run, deployable, into `RUN_DIR/export`.
 
     `model.keras` is the run's model as trained (it takes normalised inputs); the SavedModel
@@ -382,7 +391,9 @@ def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samp
         _recover_export(folder)
         staging = folder.path(run_folder.EXPORT + ".partial")
         run_folder.remove(staging)
-        result = _export_run(folder, record, staging, modes, calibration_samples, parity_samples)
+        result = _export_run(
+            folder, record, staging, modes, calibration_samples, parity_samples, log
+        )
         _swap_in(folder, staging)
     return result
 
@@ -403,26 +414,38 @@ def _swap_in(folder, staging):
     falls between them."""
     current = folder.path(run_folder.EXPORT)
     previous = folder.path(run_folder.EXPORT + ".previous")
-    if os.path.exists(current):
-        os.replace(current, previous)
-    os.replace(staging, current)
+    try:
+        if os.path.exists(current):
+            os.replace(current, previous)
+        os.replace(staging, current)
+    except OSError as error:
+        raise run_folder.write_error(current, error) from error
     run_folder.remove(previous)
 
 
-def _export_run(folder, record, directory, modes, calibration_samples, parity_samples):
-    from keras_attention import data, models, recipes
+def _export_run(folder, record, directory, modes, calibration_samples, parity_samples, log):
+    from keras_attention import data, models, progress
+    from keras_attention.config import from_record, resolve
 
     run_dir = folder.directory
     final = folder.path(run_folder.EXPORT)
-    config = record["config"]
-    recipe = recipes.get(config["recipe"])
+    counter = progress.Counter(4 + len(modes))  # load, model.keras, SavedModel, ..., score
+
+    def step(what):
+        if log is not None:
+            log(f"export [{counter.done + 1}/{counter.total}] {what} ({counter.status()})")
+        counter.step()
+
+    step("loading the run and its data")
+    config = from_record(record["config"])
+    recipe = resolve(config).recipe
     splits = data.load(
-        config["dataset"],
-        config["image_size"],
-        config["data_dir"],
-        config["manual_dir"],
-        config["seed"],
-        config.get("validation_split", 0.0),
+        config.dataset,
+        config.image_size,
+        config.data_dir,
+        config.manual_dir,
+        config.seed,
+        config.validation_split,
     )
     info = splits.info
     model = keras.saving.load_model(folder.path(run_folder.MODEL))
@@ -440,12 +463,15 @@ def _export_run(folder, record, directory, modes, calibration_samples, parity_sa
         else next(iter(raw_test))[0].numpy()
     )
     os.makedirs(directory, exist_ok=True)
+    step("model.keras")
     reports = [export_keras(model, os.path.join(directory, "model.keras"), None)]
     reports += export_all(
-        serving, directory, parity_inputs, representative, modes, keras_file=False
+        serving, directory, parity_inputs, representative, modes, keras_file=False, step=step
     )
+    step("scoring every format on the test set")
     evaluation = data.pipeline(splits.test, info, recipe.augmentation, False, 64)
     accuracy = {"keras": _accuracy(lambda x: model.predict(x, verbose=0), evaluation)}
+    outputs = {"keras": {"dtype": "float32"}, "saved_model": {"dtype": "float32"}}
     for report in reports:
         if report.format == "saved_model":
             loaded = tf.saved_model.load(report.path)
@@ -456,6 +482,15 @@ def _export_run(folder, record, directory, modes, calibration_samples, parity_sa
             with open(report.path, "rb") as handle:
                 interpreter, _ = tflite_interpreter(handle.read())
             accuracy[report.format] = _accuracy(lambda x, i=interpreter: run_tflite(i, x), raw_test)
+            detail = interpreter.get_output_details()[0]
+            outputs[report.format] = {"dtype": np.dtype(detail["dtype"]).name}
+            if detail["dtype"] == np.int8:
+                scale, zero = detail["quantization"]
+                outputs[report.format].update(
+                    scale=float(scale),
+                    zero_point=int(zero),
+                    dequantize="logits = (output - zero_point) * scale",
+                )
     run_folder.write_text(
         os.path.join(directory, "labels.txt"), "".join(f"{name}\n" for name in info.class_names)
     )
@@ -477,6 +512,16 @@ def _export_run(folder, record, directory, modes, calibration_samples, parity_sa
             "description": "raw images, 0-255; the SavedModel and TFLite models scale, resize "
             "and normalise them; model.keras takes normalised images as in training",
         },
+        "preprocessing": data.preprocessing_contract(info, recipe.augmentation),
+        "outputs": {
+            "kind": "logits",
+            "classes": int(info.num_classes),
+            "description": "one score per class, in the order of labels; softmax gives "
+            "probabilities; int8 TFLite outputs are dequantized with their scale and zero point",
+            "formats": outputs,
+        },
+        "augmentation": recipe.augmentation,
+        "data": info.to_dict(),
         "labels": list(info.class_names),
         "labels_path": labels_path,
         "report_path": report_path,

@@ -69,6 +69,7 @@ CHECKED = (MODEL, BEST, TFLITE, HISTORY)
 # Everything a run writes, in the order `clear` removes it: the completion mark first.
 WRITTEN = (
     METRICS,
+    POINTER,
     BACKUP,
     MODEL,
     TFLITE,
@@ -370,6 +371,8 @@ def check_writable(directory, option="output_dir"):
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=existing))
     except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise write_error(directory, error) from error
         raise ConfigError(
             f"{option}: cannot write in {directory!r} ({error.strerror or error})"
         ) from error
@@ -382,10 +385,23 @@ def prepare(directory, option="output_dir"):
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise write_error(directory, error) from error
         raise ConfigError(
             f"{option}: cannot write in {directory!r} ({error.strerror or error})"
         ) from error
     return directory
+
+
+def remove_temporaries(directory):
+    """Removes the temporary files (`*.partial.*`) that a kill in the middle of a write left
+    in `directory` and its sub-folders: never read, and in the way of nothing but the disk."""
+    if not os.path.isdir(directory):
+        return
+    for root, folders, names in os.walk(directory):
+        for name in [*names, *folders]:
+            if ".partial." in name or name.endswith(".partial"):
+                remove(os.path.join(root, name))
 
 
 class RunFolder:
@@ -415,10 +431,11 @@ class RunFolder:
         return write_json(self.path(name), value)
 
     def clear(self):
-        """Removes what a run writes (for `overwrite`), the completion mark first; other files
-        stay."""
+        """Removes what a run writes (for `overwrite`), the completion mark first, then the
+        backup's pointer; other files stay."""
         for name in WRITTEN:
             remove(self.path(name))
+        remove_temporaries(self.directory)
 
     def remove_backup(self):
         remove(self.path(BACKUP))

@@ -14,7 +14,6 @@ The pieces live beside this module: `config.resolve` (the run description), `ass
 compiled model and the pipelines), `callbacks`, `distribution` and `run_folder`.
 """
 
-import dataclasses
 import time
 
 import keras
@@ -34,6 +33,7 @@ from keras_attention.config import (
     TrainConfig,
     differences,
     effective_values,
+    from_record,
     resolve,
 )
 from keras_attention.errors import ConfigError, DataError, RunError
@@ -90,9 +90,8 @@ def recorded_values(record):
     if record.get("effective") is not None:
         return record["effective"]
     recorded = record.get("config", record)
-    names = {field.name for field in dataclasses.fields(TrainConfig)}
     try:
-        return effective_values(TrainConfig(**{k: v for k, v in recorded.items() if k in names}))
+        return effective_values(from_record(recorded))
     except (TypeError, ValueError):  # a configuration this version cannot resolve: as written
         return {k: v for k, v in recorded.items() if k not in NOT_IDENTITY}
 
@@ -147,13 +146,25 @@ def describe(config, model, splits, plan, run_dir, parameters, macs):
     return "\n".join(lines)
 
 
-def train(config, log=None):
+def seed_everything(seed):
+    """The same seed gives the same run on the CPU: Keras' `set_random_seed` (Python, NumPy,
+    TensorFlow and Keras' seed generators) and TensorFlow's op determinism (deterministic
+    kernels, and tf.data's stateful maps, the seeded augmentation, run in order). Op
+    determinism is a setting of the process, as it has to be for the kernels."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def train(config, log=None, callbacks=()):
     """Runs, resumes or reports one training run and returns its metrics.
 
     Args:
         config: a `TrainConfig`.
         log: a function given one line of text at a time (`print` on the command line); None
             is silent.
+        callbacks: further Keras callbacks for `fit` (they run before the epoch's commit).
 
     Returns:
         The run's metrics (what `metrics.json` holds); with `"already_complete": True` when the
@@ -169,21 +180,22 @@ def train(config, log=None):
     if config.mixed_precision:
         keras.config.set_dtype_policy("mixed_float16")
     try:
-        return _train(config, log or (lambda line: None))
+        return _train(config, log or (lambda line: None), list(callbacks))
     finally:
         keras.config.set_dtype_policy(policy)
 
 
-def _train(config, log):
+def _train(config, log, extra_callbacks):
     started = time.perf_counter()
     plan = resolve(config)
-    keras.utils.set_random_seed(config.seed)
+    seed_everything(config.seed)
     strategy = distribution.make_strategy(config.strategy)
     run_dir = config.run_dir()
     if not distribution.is_chief(strategy):  # other workers write where they do not clobber
         run_dir = f"{run_dir}/worker{distribution.worker_id(strategy)}"
     folder = RunFolder(run_dir).prepare()  # before anything is built
     with folder.lock():
+        run_folder.remove_temporaries(folder.directory)  # what a kill mid-write left
         if config.overwrite:
             folder.clear()
         finished = finished_run(folder, config)
@@ -194,10 +206,10 @@ def _train(config, log):
                 "to train. Use --overwrite to train it again."
             )
             return {**finished, "already_complete": True}
-        return _run(plan, strategy, folder, log, started)
+        return _run(plan, strategy, folder, log, started, extra_callbacks)
 
 
-def _run(plan, strategy, folder, log, started):
+def _run(plan, strategy, folder, log, started, extra_callbacks):
     config = plan.config
     record = folder.read_json(RUN_RECORD)
     splits = data.load(
@@ -207,6 +219,7 @@ def _run(plan, strategy, folder, log, started):
         config.manual_dir,
         config.seed,
         config.validation_split,
+        log=log,
     )
     info = splits.info
     if info.num_classes < 2:
@@ -255,12 +268,25 @@ def _run(plan, strategy, folder, log, started):
         steps_per_epoch=config.steps_per_epoch,
         validation_data=validation_data,
         # The commit last: an epoch counts as done once everything before it has run.
-        callbacks=[NonFiniteLoss(), keras.callbacks.TensorBoard(folder.path(LOGS)), clock, commit],
+        callbacks=[
+            NonFiniteLoss(),
+            keras.callbacks.TensorBoard(folder.path(LOGS)),
+            *extra_callbacks,
+            clock,
+            commit,
+        ],
         shuffle=False,  # the pipeline shuffles
         verbose=config.verbose,
     )
 
     results = model.evaluate(test_data, return_dict=True, verbose=0)
+    broken = {k: float(v) for k, v in results.items() if not np.isfinite(float(v))}
+    if broken:
+        raise RunError(
+            f"{folder.directory}: after {plan.epochs} epochs the test figures are not finite "
+            f"({', '.join(f'{k} {v}' for k, v in broken.items())}); the run is not complete. "
+            f"Lower the learning rate (--learning-rate), then {run_folder.OVERWRITE}"
+        )
     run_folder.save_model(model, folder.path(MODEL))
     parity_inputs = next(iter(test_data))[0].numpy()[:16]
     tflite = export.export_tflite(inference, folder.path(TFLITE), parity_inputs)

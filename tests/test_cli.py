@@ -179,6 +179,9 @@ def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(finishe
         "tflite_full_int8",
     }
     assert "saved_model" in result.stdout and "test accuracy" in result.stdout
+    # It says what it is doing and how far it is.
+    steps = [line for line in result.stdout.splitlines() if line.startswith("export [")]
+    assert steps[0].startswith("export [1/6] loading the run") and "TFLite full_int8" in steps[-2]
 
     # A second export killed midway leaves the first one whole.
     before = {p.name: p.read_bytes() for p in export_dir.iterdir() if p.is_file()}
@@ -230,6 +233,14 @@ def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(finishe
     )
     assert len(tflite_top1) == 360
     np.testing.assert_array_equal(tflite_top1, keras_top1)
+    # `predict` with the exported TFLite file says the same of the same files.
+    predicted = _run(
+        [sys.executable, "-m", "keras_attention", "predict", str(run_dir), *map(str, paths[:20]),
+         "--format", "tflite_float32", "--top-k", "1"]
+    )  # fmt: skip
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    top1 = [int(line.split(": ")[1].split(" ")[0]) for line in predicted.stdout.splitlines()]
+    assert top1 == tflite_top1[:20]
     accuracy = float(np.mean(np.array(tflite_top1) == np.array(labels)))
     assert accuracy == pytest.approx(report["test_accuracy"]["keras"], abs=1e-9)
     assert report["test_accuracy"]["saved_model"] == pytest.approx(accuracy, abs=1e-9)

@@ -235,3 +235,42 @@ def test_directory_errors(tmp_path):
         data.load(f"dir:{tmp_path / 'missing'}")
     with pytest.raises(ValueError, match=r"0 class sub-folder\(s\).*at least 2"):
         data.load(f"dir:{tmp_path}")
+
+
+def test_hidden_folders_are_ignored_and_skipped_files_counted(tmp_path):
+    root = tmp_path / "images"
+    for label in ("a", "b", ".ipynb_checkpoints"):
+        (root / label).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(np.full((12, 12, 3), 20 * i, np.uint8)).save(root / label / f"{i}.png")
+    (root / "a" / "notes.txt").write_text("not an image")
+    (root / "b" / ".DS_Store").write_bytes(b"\0")
+    lines = []
+    splits = data.load(f"dir:{root}", log=lines.append)
+    assert splits.info.class_names == ("a", "b") and splits.info.num_classes == 2
+    assert any("1 file(s) that are not images left out (.txt)" in line for line in lines), lines
+    # The images share one square size: it is the default image size, and the stored shape.
+    assert splits.info.image_shape == (12, 12, 3) and splits.info.raw_shape == (12, 12, 3)
+    assert data.load(f"dir:{root}", image_size=20).info.image_shape == (20, 20, 3)
+
+
+def test_checking_a_large_folder_reports_how_far_it_is(tmp_path, monkeypatch):
+    _write_images(tmp_path / "images")
+    monkeypatch.setattr(data, "CHECK_LOG_SECONDS", -1.0)  # a line after every image here
+    lines = []
+    data.load(f"dir:{tmp_path / 'images'}", image_size=16, log=lines.append)
+    checks = [line for line in lines if line.startswith("checking the images of")]
+    assert len(checks) == 8 and checks[-1].split(": ", 1)[1].startswith("8/8")
+    assert "about" in checks[0] and "left" in checks[0]
+
+
+def test_broken_files_are_all_listed_by_the_command_line(tmp_path, capsys):
+    from keras_attention import cli
+
+    _write_images(tmp_path / "images", corrupt=True)
+    code = cli.main(
+        ["--dataset", f"dir:{tmp_path / 'images'}", "--output-dir", str(tmp_path / "r")]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "2 unreadable image(s)" in err and "broken.jpg: " in err and "truncated.png: " in err

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_attention import cli, export, run_folder
+from keras_attention import callbacks, cli, export, run_folder, training
 from keras_attention.config import TrainConfig
 from keras_attention.errors import ConfigError, RunError
 from keras_attention.training import train
@@ -153,14 +153,34 @@ def test_a_damaged_best_model_is_named_before_and_after_completion(run_copy, cap
 # --- numbers -------------------------------------------------------------------------------------
 
 
-def test_metrics_count_the_images_trained_over_resumes(run_copy):
-    metrics = train(_config(run_copy))  # resumes in the final phase: no epoch left to train
+def test_metrics_count_the_images_and_seconds_trained_over_resumes(tmp_path):
+    run_dir = tmp_path / "run"
+    commit = callbacks.EpochCommit.on_epoch_end
+
+    def killed_after_the_first_commit(self, epoch, logs=None):
+        commit(self, epoch, logs)
+        raise _Killed
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(callbacks.EpochCommit, "on_epoch_end", killed_after_the_first_commit)
+        with pytest.raises(_Killed):
+            train(_config(run_dir))
+    pointer = json.loads((run_dir / "backup" / "latest.json").read_text())
+    assert pointer["epoch"] == 1 and pointer["trained_images"] == 3 * 32
+    metrics = train(_config(run_dir))  # trains epoch 2 in a second process's place
+    assert metrics["epochs_completed"] == 2
     assert metrics["trained_images"] == 2 * 3 * 32
+    assert metrics["training_seconds"] > pointer["training_seconds"]
+    assert metrics["wall_time_seconds"] > pointer["wall_seconds"]
     assert metrics["images_per_second"] == pytest.approx(
         metrics["trained_images"] / metrics["training_seconds"]
     )
-    assert 0 < metrics["images_per_second"] < 1e5
-    json.loads((run_copy / "metrics.json").read_text(), parse_constant=pytest.fail)
+    json.loads((run_dir / "metrics.json").read_text(), parse_constant=pytest.fail)
+
+
+def test_a_resume_in_the_final_phase_keeps_the_images_trained(run_copy):
+    metrics = train(_config(run_copy))  # no epoch left to train
+    assert metrics["trained_images"] == 2 * 3 * 32 and 0 < metrics["images_per_second"] < 1e5
 
 
 def test_a_batch_larger_than_the_data_counts_the_images_there_are(tmp_path):
@@ -168,18 +188,16 @@ def test_a_batch_larger_than_the_data_counts_the_images_there_are(tmp_path):
     assert metrics["trained_images"] == metrics["data"]["train_size"] == 1293
 
 
-def test_a_diverging_loss_stops_the_run_naming_the_epoch_and_step(tmp_path):
-    config = _config(tmp_path / "run", learning_rate=1e12, epochs=3)
-    with pytest.raises(
-        RunError, match=r"epoch (\d+), step \d+: the training loss is (nan|inf)"
-    ) as e:
-        train(config)
-    epoch = int(re.search(r"epoch (\d+)", str(e.value)).group(1))
-    assert "the run stopped and is not complete" in str(e.value)
-    assert not (tmp_path / "run" / "metrics.json").exists()
-    pointer = tmp_path / "run" / "backup" / "latest.json"
+def test_a_diverging_loss_stops_the_run_naming_the_epoch_and_step(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    code, err = _cli(_argv(run_dir, "--learning-rate", "1e12", "--epochs", "3"), capsys)
+    assert code == 1 and len(err) == 1, err
+    found = re.search(r"epoch (\d+), (step \d+|end): \w+ is (nan|inf)", err[0])
+    assert found and "the run stopped and is not complete" in err[0], err
+    assert not (run_dir / "metrics.json").exists()
+    pointer = run_dir / "backup" / "latest.json"
     committed = json.loads(pointer.read_text())["epoch"] if pointer.exists() else 0
-    assert committed == epoch - 1  # the epoch with the non-finite loss was not committed
+    assert committed == int(found.group(1)) - 1  # that epoch was not committed
 
 
 def test_metrics_json_is_strict_json(tmp_path):
@@ -233,9 +251,9 @@ def test_a_kill_while_overwrite_clears_never_leaves_a_complete_looking_run(run_c
             patch.setattr(run_folder, "remove", counted)
             with pytest.raises(_Killed):
                 run_folder.RunFolder(str(folder)).clear()
-        assert not (folder / "metrics.json").exists(), removed
-        with pytest.raises(FileNotFoundError):  # not reported as complete
-            json.loads((folder / "metrics.json").read_text())
+        # The next command does not take it for a complete run, nor trusts a half backup.
+        assert training.finished_run(str(folder), _config(folder)) is None, removed
+        assert not (folder / "backup").exists() or not (folder / "backup" / "latest.json").exists()
     assert train(_config(tmp_path / f"cut{cut}"))["epochs_completed"] == 2
 
 
@@ -351,9 +369,30 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_mistaken_for_valid(size, sma
     assert json.loads((run_dir / "metrics.json").read_text())["epochs_completed"] == 2
 
 
+def test_a_file_size_limit_is_one_line_and_leaves_nothing_mistaken_for_valid(tmp_path):
+    """The writers themselves (Keras' zip and HDF5 code) failing at the operating system's
+    limit: RLIMIT_FSIZE makes every write past 1 MB fail with EFBIG, as a full disk fails them
+    with ENOSPC, wherever a small file system cannot be mounted."""
+    run_dir = tmp_path / "run"
+    script = (
+        "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20)); "
+        "from keras_attention.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", script, *_argv(run_dir)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-2000:]  # no crash
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be written (File too large)" in lines[-1], lines
+    assert not _no_temporary_files(run_dir) and not (run_dir / "metrics.json").exists()
+    pointer = run_dir / "backup" / "latest.json"
+    assert not pointer.exists() or json.loads(pointer.read_text())["epoch"] >= 1
+
+
 def test_a_write_that_fails_keeps_the_old_file_and_no_temporary_one(tmp_path, monkeypatch):
-    """ENOSPC simulated in the middle of a `.keras` write (where mounting a small file system
-    is not allowed, this is the disk-full test)."""
     path = tmp_path / "best.keras"
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     run_folder.save_model(model, str(path))
@@ -370,3 +409,11 @@ def test_a_write_that_fails_keeps_the_old_file_and_no_temporary_one(tmp_path, mo
     assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["best.keras"]
     with pytest.raises(ConfigError, match="output_dir: .* is a file"):
         run_folder.prepare(str(path))
+
+
+def test_temporary_files_a_kill_left_are_removed_and_never_read(run_copy):
+    stale = run_copy / "backup" / "epoch3.partial.keras"
+    stale.write_bytes(b"PK half a model")
+    (run_copy / "model.partial.keras").write_bytes(b"")
+    metrics = train(_config(run_copy))
+    assert metrics["epochs_completed"] == 2 and not _no_temporary_files(run_copy)
