@@ -342,9 +342,9 @@ def find_images(directory, log=None):
     for path, label in candidates:
         stat = os.stat(path)
         stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
-        known = checked.get(path, "")
-        if known.rpartition(":")[0].rpartition(":")[0] == stamp:
-            problem, size = None, tuple(int(v) for v in known.split(":")[2].split("x"))
+        known_stamp, _, known_size = str(checked.get(path, "")).rpartition(":")
+        if known_stamp == stamp and "x" in known_size:
+            problem, size = None, tuple(int(v) for v in known_size.split("x"))
         else:
             problem, size = _decodes(path)
             counter.step()
@@ -668,8 +668,12 @@ def pipeline(
         dataset = dataset.shuffle(
             max(1, min(info.train_size, 10_000)), seed=seed, reshuffle_each_iteration=True
         )
+    # Training's random augmentation draws from stateful generators: mapped in parallel, the
+    # draws would go to the images in whatever order the threads run, and the same seed
+    # would not give the same run. Mapped in order, they do.
     dataset = dataset.map(
-        augmenter(augmentation, info, training, seed), num_parallel_calls=AUTOTUNE
+        augmenter(augmentation, info, training, seed),
+        num_parallel_calls=None if training else AUTOTUNE,
     )
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
 

@@ -147,14 +147,11 @@ def describe(config, model, splits, plan, run_dir, parameters, macs):
 
 
 def seed_everything(seed):
-    """The same seed gives the same run on the CPU: Keras' `set_random_seed` (Python, NumPy,
-    TensorFlow and Keras' seed generators) and TensorFlow's op determinism (deterministic
-    kernels, and tf.data's stateful maps, the seeded augmentation, run in order). Op
-    determinism is a setting of the process, as it has to be for the kernels."""
-    import tensorflow as tf
-
+    """Keras' `set_random_seed` (Python, NumPy, TensorFlow and Keras' seed generators). With
+    the training pipeline's augmentation mapped in order (`data.pipeline`), that is all the
+    same run on the CPU needs; TensorFlow's op determinism, a setting of the whole process
+    that also refuses some unseeded ops elsewhere, is not needed for it."""
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
 
 
 def train(config, log=None, callbacks=()):

@@ -104,7 +104,7 @@ def test_the_startup_benchmark_prints_its_table():
         (["--recipe", "spem-cifar"], "did you mean 'spem_cifar'?"),
         (["--strategy", "mirorred"], "did you mean 'mirrored'?"),
         (["tune", "--tuner", "bayes"], "did you mean 'bayesian'?"),
-        (["tune", "--fix", "aux_weight=0.3", "--model", "cifar_se_resnet18"], "'aux1_weight'"),
+        (["tune", "--fix", "aux1_wieght=0.3", "--model", "cifar_se_resnet18"], "'aux1_weight'"),
         (["trian"], "did you mean 'train'?"),
         (["reproduce", "spem_tabel1"], "did you mean 'spem_table1'?"),
         (["list", "block"], "did you mean 'blocks'?"),
@@ -291,9 +291,9 @@ def test_list_models_gives_the_naming_rule(capsys):
 def test_train_help_shows_every_default(capsys):
     with pytest.raises(SystemExit):
         cli.train_parser().parse_args(["--help"])
-    text = " ".join(capsys.readouterr().out.split())
-    assert "default runs/DATASET-MODEL-ATTENTION" in text
-    assert "--seed SEED seeds the initial weights" in text
+    text = "".join(capsys.readouterr().out.split())  # wherever argparse wraps the lines
+    assert "(defaultruns/DATASET-MODEL-ATTENTION," in text
+    assert "--seedSEEDseedstheinitialweights" in text and "(default0;" in text
     assert "--learning-rate" in text and "--from-search" in text
 
 
