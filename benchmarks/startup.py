@@ -66,7 +66,7 @@ def main(argv=None):
             times[name].append(wall_time(candidates[name]))
     base = statistics.median(times["python -c pass"])
     print(f"start-up, median of {args.rounds} rounds (fresh processes, rotating order)")
-    print(f"| command | wall time (s) | / python -c pass | imports |")
+    print("| command | wall time (s) | / python -c pass | imports |")
     print("| --- | --- | --- | --- |")
     for name in names:
         median = statistics.median(times[name])
