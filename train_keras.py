@@ -1,8 +1,8 @@
 """Train an attention network with model.fit: the keras-attention command line, from a clone.
 
 With no arguments, an SE-ResNet-20 trained on the bundled handwritten digits (offline, about a
-minute on two CPU cores, results in runs/digits-cifar_resnet20-se). The installed package gives the same command
-as `keras-attention` and `python -m keras_attention`:
+minute on two CPU cores, results in runs/digits-cifar_resnet20-se). The installed package gives
+the same command as `keras-attention` and `python -m keras_attention`:
 
     python train_keras.py --model cifar_resnet164 --attention spem --dataset cifar10 \\
         --recipe spem_cifar --output-dir runs/spem164
