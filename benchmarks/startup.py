@@ -23,9 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def commands():
-    script = shutil.which("keras-attention") or os.path.join(
-        os.path.dirname(sys.executable), "keras-attention"
-    )
+    beside = os.path.join(os.path.dirname(sys.executable), "keras-attention")
+    script = beside if os.path.exists(beside) else shutil.which("keras-attention")
     return {
         "python -c pass": [sys.executable, "-c", "pass"],
         "--help": [script, "--help"],

@@ -36,6 +36,70 @@ BLOCKS = {
     ),
 }
 
+# Each block's constructor arguments (besides Keras' name, dtype and trainable), so that the
+# command line checks --attention-kwargs before a backend loads; tests/test_command_line.py
+# checks them against the classes' signatures.
+BLOCK_ARGUMENTS = {
+    "se": ("reduction", "use_bias", "pooling", "hidden_units", "data_format"),
+    "ssa": ("squash", "groups", "epsilon", "momentum", "batchnorm", "data_format"),
+    "spem": ("alpha", "data_format"),
+    "cbam": ("reduction", "kernel_size", "pooling", "batchnorm", "data_format"),
+    "eca": ("kernel_size", "gamma", "b", "pooling", "data_format"),
+    "srm": ("epsilon", "batchnorm", "data_format"),
+    "sge": ("groups", "epsilon", "data_format"),
+    "coord": ("reduction", "min_units", "batchnorm", "data_format"),
+}
+LAYER_ARGUMENTS = ("name", "dtype", "trainable")
+# Each family's factory options for --model-kwargs (the model name, block, classes, input shape
+# and block arguments have options of their own), checked the same way.
+MODEL_OPTIONS = {
+    "cifar_resnet": ("block", "include_top", "data_format", "batchnorm", "name"),
+    "preact_resnet": ("block", "include_top", "data_format", "batchnorm", "name"),
+    "cifar_se_resnet": (
+        "reduction",
+        "aux_positions",
+        "feed_attention",
+        "aux_context",
+        "stop_gradient",
+        "aux_dropout",
+        "data_format",
+        "batchnorm",
+        "name",
+    ),
+    "resnet": ("include_top", "data_format", "stride_on", "batchnorm", "name"),
+    "mobilenet_v2": ("include_top", "dropout", "data_format", "batchnorm", "name"),
+}
+BATCHNORMS = ("keras", "torch")
+
+
+def check_arguments(model, attention, attention_kwargs, model_kwargs):
+    """Raises ValueError naming the block or the factory, the argument and what it takes, for
+    an `--attention-kwargs` or `--model-kwargs` name it does not take."""
+    if attention in BLOCK_ARGUMENTS and attention_kwargs:
+        takes = [*BLOCK_ARGUMENTS[attention], *LAYER_ARGUMENTS]
+        unknown = [name for name in attention_kwargs if name not in takes]
+        if unknown:
+            raise ValueError(
+                f"attention_kwargs: {BLOCKS[attention][0]} ({attention}) takes no argument "
+                f"{', '.join(map(repr, unknown))}{suggest(unknown[0], takes)}; it takes "
+                f"{', '.join(takes)}"
+            )
+    family, _ = parse_model(model)
+    takes = MODEL_OPTIONS[family]
+    unknown = [name for name in model_kwargs or {} if name not in takes]
+    if unknown:
+        raise ValueError(
+            f"model_kwargs: {model!r} takes no option {', '.join(map(repr, unknown))}"
+            f"{suggest(unknown[0], takes)}; it takes {', '.join(takes)}"
+        )
+    batchnorm = (model_kwargs or {}).get("batchnorm", "keras")
+    if batchnorm not in BATCHNORMS:
+        raise ValueError(
+            f"model_kwargs: batchnorm must be 'keras' or 'torch', got {batchnorm!r}"
+            f"{suggest(batchnorm, BATCHNORMS)}"
+        )
+
+
 # Depths of the ImageNet ResNets (and the SE-R paper's CIFAR SE-ResNets): block type and blocks
 # per stage (He et al.).
 IMAGENET_BLOCKS = {
@@ -132,6 +196,29 @@ HYPERPARAMETERS = (
 # Those of the auxiliary classifiers (cifar_se_resnet models only).
 AUX_HYPERPARAMETERS = ("aux_positions", "aux1_weight", "aux2_weight", "aux_dropout")
 AUX_POSITION_CHOICES = ("1", "2", "3", "1,2", "1,3", "2,3")
+# Blocks whose constructor takes a reduction ratio (the search's `reduction` applies to them).
+REDUCTION_BLOCKS = ("se", "cbam", "coord")
+# Hyperparameters a --range can narrow (the others are choices: --choices).
+NUMERIC_HYPERPARAMETERS = (
+    "aux1_weight",
+    "aux2_weight",
+    "aux_dropout",
+    "spem_alpha",
+    "learning_rate",
+)
+
+
+def objectives(model):
+    """The metrics a search of `model` can optimise (`tune --objective`)."""
+    family, _ = parse_model(model)
+    if family == "cifar_se_resnet":
+        return ("val_main_accuracy", "val_loss", "val_main_loss", "main_accuracy", "loss")
+    return ("val_accuracy", "val_loss", "accuracy", "loss")
+
+
+# TFLite conversions of an export, and every format `predict` can run.
+TFLITE_MODES = ("float32", "float16", "dynamic_int8", "full_int8")
+EXPORT_FORMATS = ("keras", "saved_model", *(f"tflite_{mode}" for mode in TFLITE_MODES))
 
 
 def suggest(name, choices):
@@ -160,9 +247,11 @@ def model_names():
     return names
 
 
-def check_hyperparameters(model, names, option):
-    """Raises ValueError for a hyperparameter name that does not exist, or that `model` cannot
-    use (auxiliary-classifier ones on a model without them)."""
+def check_hyperparameters(model, names, option, fixed=None):
+    """Raises ValueError for a hyperparameter name that does not exist, or that the search
+    cannot use: auxiliary-classifier ones on a model without them, and ones that depend on a
+    block or on positions that `fixed` rules out (`reduction` with a block that takes none,
+    `spem_alpha` with a block other than SPEM, `aux2_weight` with one auxiliary head)."""
     for name in names:
         if name not in HYPERPARAMETERS:
             raise ValueError(
@@ -175,6 +264,20 @@ def check_hyperparameters(model, names, option):
         raise ValueError(
             f"{option} {', '.join(unusable)}: {model!r} has no auxiliary classifiers (only "
             "cifar_se_resnet models have them)"
+        )
+    block = (fixed or {}).get("attention")
+    if block is not None and "reduction" in names and block not in REDUCTION_BLOCKS:
+        raise ValueError(
+            f"{option} reduction: the block is fixed to {block!r}, which takes no reduction "
+            f"(only {', '.join(REDUCTION_BLOCKS)} do)"
+        )
+    if block is not None and "spem_alpha" in names and block != "spem":
+        raise ValueError(f"{option} spem_alpha: the block is fixed to {block!r}, not spem")
+    positions = (fixed or {}).get("aux_positions")
+    if positions is not None and "aux2_weight" in names and "," not in str(positions):
+        raise ValueError(
+            f"{option} aux2_weight: aux_positions is fixed to {positions!r}, one auxiliary "
+            "head (aux2_weight weighs the second)"
         )
 
 

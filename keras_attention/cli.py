@@ -10,6 +10,8 @@ import errno
 import os
 import sys
 
+from keras_attention.catalog import TFLITE_MODES  # names only: no backend
+
 PROG = "keras-attention"
 COMMANDS = {
     "train": "train a model with a recipe on a data set (the default command)",
@@ -37,7 +39,17 @@ class Parser(argparse.ArgumentParser):
     """argparse, but an error is one line (`prog: error: ...`) and exit status 2, and a value
     outside an option's choices gets a "did you mean"."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # an option is spelt out, or suggested
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
+        if message.startswith("unrecognized arguments: "):
+            from keras_attention.catalog import suggest
+
+            unknown = message.split(": ", 1)[1].split()[0].split("=")[0]
+            options = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+            message += suggest(unknown, options)
         raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
 
     def _check_value(self, action, value):
@@ -232,9 +244,10 @@ def _common_training_options(p):
         "--seed",
         type=non_negative_int,
         default=0,
-        help="seeds the initial weights, the validation split, the shuffling and the "
-        "augmentation: the same command and seed give the same run (default %(default)s; the "
-        "test split does not depend on it)",
+        help="seeds the initial weights, the validation split (digits and dir: folders; a "
+        "tensorflow-datasets set holds out its first N%%), the shuffling and the augmentation: "
+        "the same command and seed give the same run (default %(default)s; the test split does "
+        "not depend on it)",
     )
     p.add_argument(
         "--attention-kwargs",
@@ -364,9 +377,13 @@ def train_command(argv):
     if args.from_search:
         config = _from_search(args.from_search, config, argv)
     config = _validated(config)
+    from keras_attention.config import check_configuration
+
     try:
         _check_folders(config)
         run_folder.check_writable(config.run_dir())  # refused before TensorFlow loads
+        if not config.overwrite:
+            check_configuration(config.run_dir(), config)
     except ConfigError as error:
         raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
     tf = load_tensorflow("train", args.verbose)
@@ -450,12 +467,13 @@ def tune_parser():
     )
     _common_training_options(p)
     p.set_defaults(model="cifar_se_resnet18")
+    p._option_string_actions["--epochs"].help = "epochs of each trial (default 5)"
     p.add_argument("--tuner", default="random", choices=TUNERS)
     p.add_argument("--max-trials", type=positive_int, default=10)
     p.add_argument(
         "--objective", help="default: val_main_accuracy with aux heads, else val_accuracy"
     )
-    p.add_argument("--output-dir", default="runs/tune", help="default %(default)s")
+    p.add_argument("--output-dir", help="default runs/tune-DATASET-MODEL")
     p.add_argument(
         "--fix",
         type=assignment,
@@ -499,6 +517,7 @@ def tune_command(argv):
     from keras_attention import catalog, recipes, run_folder
 
     args = tune_parser().parse_args(argv)
+    args.output_dir = args.output_dir or _default_folder("tune", args.dataset, args.model)
     try:
         catalog.parse_model(args.model)
         catalog.check_dataset(args.dataset)
@@ -508,6 +527,11 @@ def tune_command(argv):
             for name, value in args.choices
         }
         for name, value in args.range:
+            if name in catalog.HYPERPARAMETERS and name not in catalog.NUMERIC_HYPERPARAMETERS:
+                raise ValueError(
+                    f"--range {name}: {name} is a choice, not a number; give "
+                    f"--choices {name}=A/B/..."
+                )
             try:
                 bounds = [float(v) for v in value.split(":")]
             except ValueError:
@@ -520,8 +544,14 @@ def tune_command(argv):
             ranges[name] = ("float", spec)
         fixed = {name: scalar(value) for name, value in args.fix}
         # Every name and value is checked here, before TensorFlow loads.
-        catalog.check_hyperparameters(args.model, list(fixed), "--fix")
-        catalog.check_hyperparameters(args.model, list(ranges), "--choices/--range")
+        catalog.check_hyperparameters(args.model, list(fixed), "--fix", fixed)
+        catalog.check_hyperparameters(args.model, list(ranges), "--choices/--range", fixed)
+        if args.objective and args.objective not in catalog.objectives(args.model):
+            known = catalog.objectives(args.model)
+            raise ValueError(
+                f"objective: {args.objective!r} is not a metric of this search"
+                f"{catalog.suggest(args.objective, known)}; expected one of {', '.join(known)}"
+            )
         for name, value in fixed.items():
             catalog.check_hyperparameter_value(name, value, "--fix")
         for name, (_, spec) in ranges.items():
@@ -538,7 +568,9 @@ def tune_command(argv):
     from keras_attention.errors import ConfigError
 
     try:
-        hypermodel = tuning.AttentionHyperModel(config=config, fixed=fixed, ranges=ranges)
+        hypermodel = tuning.AttentionHyperModel(
+            config=config, fixed=fixed, ranges=ranges, log=print
+        )
         tuner, rows, best = tuning.search(
             hypermodel,
             args.output_dir,
@@ -567,8 +599,6 @@ def tune_command(argv):
 
 # --- export --------------------------------------------------------------------------------------
 
-TFLITE_MODES = ("float32", "float16", "dynamic_int8", "full_int8")
-
 
 def export_parser():
     p = Parser(
@@ -593,9 +623,12 @@ def export_command(argv):
     modes = tuple(m for m in args.modes.split(",") if m)
     unknown = [m for m in modes if m not in TFLITE_MODES]
     if unknown or not modes:
+        from keras_attention.catalog import suggest
+
+        hint = suggest(unknown[0], TFLITE_MODES) if unknown else ""
         raise UsageError(
-            f"{PROG} export: error: --modes: unknown TFLite mode(s) {unknown or args.modes!r}; "
-            f"expected some of {', '.join(TFLITE_MODES)}"
+            f"{PROG} export: error: --modes: unknown TFLite mode(s) {unknown or args.modes!r}"
+            f"{hint}; expected some of {', '.join(TFLITE_MODES)}"
         )
     if not os.path.isfile(os.path.join(args.run_dir, "model.keras")) or not os.path.isfile(
         os.path.join(args.run_dir, "metrics.json")
@@ -646,14 +679,30 @@ def predict_parser():
     return p
 
 
-def _run_folder_of(path, command):
+def _run_folder_of(path, command, format="keras"):
+    """A finished run's folder or its export, checked before TensorFlow loads: the folder,
+    its record, and the file of `format`."""
     if not os.path.isdir(path):
         raise UsageError(f"{PROG} {command}: error: run: folder {path!r} does not exist")
+    export_dir = path if os.path.isfile(os.path.join(path, "export.json")) else None
+    if export_dir is None and not os.path.isfile(os.path.join(path, "metrics.json")):
+        raise UsageError(
+            f"{PROG} {command}: error: run: {path!r} holds no finished run (metrics.json) nor "
+            "an export (export.json); give the --output-dir of a finished training run"
+        )
+    export_dir = export_dir or os.path.join(path, "export")
+    if format != "keras":
+        name = "saved_model" if format == "saved_model" else f"model_{format[7:]}.tflite"
+        if not os.path.exists(os.path.join(export_dir, name)):
+            raise UsageError(
+                f"{PROG} {command}: error: --format: {format} was not exported in "
+                f"{export_dir!r} (keras-attention export {path} --modes ...)"
+            )
 
 
 def predict_command(argv, out=print):
     args = predict_parser().parse_args(argv)
-    _run_folder_of(args.run, "predict")
+    _run_folder_of(args.run, "predict", args.format)
     missing = [image for image in args.images if not os.path.isfile(image)]
     if missing:
         raise UsageError(f"{PROG} predict: error: images: {missing[0]!r} does not exist")
@@ -703,7 +752,7 @@ def evaluate_command(argv, out=print):
 
     try:
         run = runs.load_run(args.run)
-        result = runs.evaluate(run, args.dataset, args.split)
+        result = runs.evaluate(run, args.dataset, args.split, log=out)
     except ConfigError as error:
         raise UsageError(f"{PROG} evaluate: error: {_as_option(error)}") from error
     out(
@@ -724,7 +773,16 @@ def _quick_run_options(p):
     p.add_argument("--steps-per-epoch", type=positive_int, help="default: the whole training set")
     p.add_argument("--validation-split", type=fraction, help="default 0.1 of the training data")
     p.add_argument("--seeds", type=positive_int, default=1, help="runs per network (seeds 0..N-1)")
-    p.add_argument("--progress", type=int, default=0, choices=[0, 1, 2], help="fit verbosity")
+    p.add_argument(
+        "--progress",
+        type=int,
+        default=0,
+        choices=[0, 1, 2],
+        help="Keras fit verbosity (default 0: one line per epoch of its own)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="train every run again, finished or not"
+    )
     p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
 
 
@@ -735,7 +793,17 @@ def _overrides(args):
         "image_size": args.image_size,
         "steps_per_epoch": args.steps_per_epoch,
         "validation_split": args.validation_split,
+        "overwrite": args.overwrite or None,
     }
+
+
+def _default_folder(kind, *names):
+    """`runs/compare-digits-cifar_resnet20`: the command and what it runs on, so that other
+    models or data sets do not share a folder."""
+    parts = [
+        os.path.basename(os.path.normpath(n[4:])) if n.startswith("dir:") else n for n in names
+    ]
+    return os.path.join("runs", "-".join([kind, *parts]))
 
 
 def compare_parser():
@@ -763,7 +831,10 @@ def compare_parser():
     p.add_argument(
         "--attention-kwargs", type=keyword_arguments, default={}, metavar="NAME=VALUE,..."
     )
-    p.add_argument("--output-dir", default="runs/compare", help="default %(default)s")
+    p.add_argument(
+        "--output-dir",
+        help="default runs/compare-DATASET-MODEL, e.g. runs/compare-digits-cifar_resnet20",
+    )
     _quick_run_options(p)
     return p
 
@@ -773,6 +844,7 @@ def compare_command(argv):
     from keras_attention.config import TrainConfig
 
     args = compare_parser().parse_args(argv)
+    args.output_dir = args.output_dir or _default_folder("compare", args.dataset, args.model)
     overrides = {k: v for k, v in _overrides(args).items() if v is not None}
     try:
         catalog.parse_model(args.model)
@@ -838,7 +910,9 @@ def reproduce_parser():
     p.add_argument(
         "--dataset", help="train on this data set instead of the rows' (e.g. digits, offline)"
     )
-    p.add_argument("--output-dir", help="default runs/reproduce/TABLE")
+    p.add_argument(
+        "--output-dir", help="default runs/reproduce/TABLE, or runs/reproduce/TABLE-DATASET"
+    )
     _quick_run_options(p)
     return p
 
@@ -863,10 +937,15 @@ def reproduce_command(argv, out=print):
             catalog.check_dataset(args.dataset)
     except ValueError as error:
         raise UsageError(f"{PROG} reproduce: error: {_as_option(error)}") from error
+    if not args.output_dir:
+        name = table.name  # runs/reproduce/spem_table1, or .../spem_table1-digits
+        if args.dataset:
+            name += "-" + os.path.basename(os.path.normpath(args.dataset.removeprefix("dir:")))
+        args.output_dir = os.path.join("runs", "reproduce", name)
     if args.dry_run:
         if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
             load_tensorflow("reproduce", args.verbose)
-        return _print_dry_run(table, papers.dry_run(table.name, args.rows), out)
+        return _print_dry_run(table, papers.dry_run_rows(table.name, args.rows), out)
     load_tensorflow("reproduce", args.verbose)
     from keras_attention import comparison
     from keras_attention.errors import ConfigError
@@ -885,10 +964,7 @@ def reproduce_command(argv, out=print):
         raise UsageError(f"{PROG} reproduce: error: {_as_option(error)}") from error
     out(f"{table.title}")
     out(comparison.markdown(comparison.table_rows(results)))
-    out(
-        f"results in {args.output_dir or os.path.join('runs', 'reproduce', table.name)}: "
-        "results.md, results.csv, results.json, results.png"
-    )
+    out(f"results in {args.output_dir}: results.md, results.csv, results.json, results.png")
     return 0
 
 
@@ -896,7 +972,9 @@ def _print_dry_run(table, results, out):
     out(f"{table.title} (built, not trained)")
     header = ("row", "parameters", "paper (M)", "exact target", "MACs (G)", "paper (G)", "acc. %")
     out("{:<32} {:>12} {:>9} {:>16} {:>9} {:>9} {:>7}".format(*header))
-    for result in results:
+    done = []
+    for result in results:  # printed as each row is built
+        done.append(result)
         row = result["row"]
         exact = "" if row.exact_params is None else f"{row.exact_params:,}"
         if result["exact_match"] is not None:
@@ -912,10 +990,10 @@ def _print_dry_run(table, results, out):
                 "" if row.paper_accuracy is None else f"{row.paper_accuracy:.2f}",
             )
         )
-    notes = sorted({r["row"].note for r in results if r["row"].note})
+    notes = sorted({r["row"].note for r in done if r["row"].note})
     for note in notes:
         out(f"note: {note}")
-    differs = [r["row"].name for r in results if r["exact_match"] is False]
+    differs = [r["row"].name for r in done if r["exact_match"] is False]
     return 1 if differs else 0
 
 

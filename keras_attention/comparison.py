@@ -72,7 +72,7 @@ def run(entries, seeds=(0,), output_dir="runs/compare", log=print, progress_mode
             )
             prefix = f"[{index}/{counter.total}] {entry.name} seed {seed}: "
             log(f"{prefix}training {config.model} + {config.attention} on {config.dataset}")
-            metrics = training.train(config, callbacks=[EpochLog(log, prefix)])
+            metrics = training.train(config, log=log, callbacks=[EpochLog(log, prefix)])
             runs.append(metrics)
             counter.step()
             state = "already complete" if metrics.get("already_complete") else "trained"

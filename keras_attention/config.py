@@ -137,12 +137,46 @@ class TrainConfig:
                     f"{name}: expected a mapping of NAME=VALUE arguments, got "
                     f"{getattr(self, name)!r}"
                 )
-        batchnorm = self.model_kwargs.get("batchnorm", "keras")
-        if batchnorm not in ("keras", "torch"):
-            raise ValueError(
-                f"model_kwargs: batchnorm must be 'keras' or 'torch', got {batchnorm!r}"
-            )
+        catalog.check_arguments(
+            self.model, self.attention, self.attention_kwargs, self.model_kwargs
+        )
         return self
+
+
+def recorded_values(record):
+    """The effective values (`config.effective_values`) a `run.json` or `metrics.json` record
+    holds, or computes from its configuration (older folders recorded only that)."""
+    if record.get("effective") is not None:
+        return record["effective"]
+    recorded = record.get("config", record)
+    try:
+        return effective_values(from_record(recorded))
+    except (TypeError, ValueError):  # a configuration this version cannot resolve: as written
+        return {k: v for k, v in recorded.items() if k not in NOT_IDENTITY}
+
+
+def check_configuration(folder, config):
+    """Raises `ConfigError` when `folder` holds a run (finished or not) whose effective values
+    differ from `config`'s; returns its `run.json` record (None when there is none)."""
+    from keras_attention import run_folder
+
+    if not isinstance(folder, run_folder.RunFolder):
+        folder = run_folder.RunFolder(folder)
+    record = folder.read_json(run_folder.RUN_RECORD)
+    recorded = record if record is not None else folder.read_json(run_folder.METRICS)
+    if recorded is not None:
+        theirs, mine = recorded_values(recorded), effective_values(config)
+        if config.dataset.startswith("dir:") and mine.get("image_size") is None:
+            # A folder's default size is its images' own, which the data's fingerprint checks.
+            mine["image_size"] = theirs.get("image_size")
+        changes = differences(theirs, mine)
+        if changes:
+            raise ConfigError(
+                f"output_dir: {folder.directory!r} holds a run with another configuration "
+                f"({', '.join(changes)}); give another output_dir, or overwrite=True "
+                "(--overwrite) to replace it"
+            )
+    return record
 
 
 def default_output_dir(config):
@@ -157,7 +191,13 @@ def default_output_dir(config):
 # Settings that do not change what a run computes.
 NOT_IDENTITY = ("verbose", "overwrite", "output_dir")
 # The image size each named data set uses when none is given (dir: folders: the images').
-DEFAULT_IMAGE_SIZES = {"digits": 32, "cifar10": 32, "cifar100": 32}
+DEFAULT_IMAGE_SIZES = {
+    "digits": 32,
+    "cifar10": 32,
+    "cifar100": 32,
+    "imagenette": 224,
+    "imagenet2012": 224,
+}
 
 
 def effective_values(config):
@@ -215,6 +255,23 @@ class RunPlan:
     model_arguments: dict
     loss_weights: dict = None
 
+    def load_data(self, log=None, dataset=None):
+        """The run's data splits (`keras_attention.data.load` with the configuration's data
+        set, image size, folders, seed and validation split); `dataset` replaces the data
+        set."""
+        from keras_attention import data
+
+        config = self.config
+        return data.load(
+            dataset or config.dataset,
+            config.image_size,
+            config.data_dir,
+            config.manual_dir,
+            config.seed,
+            config.validation_split,
+            log=log,
+        )
+
     def steps_per_epoch(self, info):
         """Optimizer steps per epoch on a data set with `info` (`keras_attention.data`)."""
         return self.config.steps_per_epoch or -(-info.train_size // self.batch_size)
@@ -223,9 +280,6 @@ class RunPlan:
         """The run's network (uncompiled)."""
         from keras_attention import models
 
-        check_block_arguments(
-            self.model_arguments.get("attention"), self.model_arguments.get("attention_kwargs")
-        )
         try:
             return models.build(
                 self.config.model,
@@ -237,30 +291,6 @@ class RunPlan:
             # The network follows from the configuration alone: what cannot be built is a
             # setting that cannot work.
             raise ConfigError(str(error)) from error
-
-
-def check_block_arguments(attention, arguments):
-    """Raises `ConfigError` naming the block and listing what it accepts when `arguments`
-    has a name the block's constructor does not take."""
-    import inspect
-
-    from keras_attention.layers import registry
-
-    if not isinstance(attention, str) or not arguments:
-        return
-    factory = registry.resolve(attention)
-    if not isinstance(factory, type):
-        return
-    parameters = inspect.signature(factory.__init__).parameters
-    accepted = [n for n, p in parameters.items() if n != "self" and p.kind != p.VAR_KEYWORD]
-    accepted += ["name", "dtype", "trainable"]  # every Keras layer's
-    unknown = [name for name in arguments if name not in accepted]
-    if unknown:
-        raise ConfigError(
-            f"attention_kwargs: {factory.__name__} ({attention}) takes no argument "
-            f"{', '.join(map(repr, unknown))}{catalog.suggest(unknown[0], accepted)}; it takes "
-            f"{', '.join(accepted)}"
-        )
 
 
 def resolve(config):
@@ -364,7 +394,8 @@ def with_hyperparameters(base, values):
 def from_search(directory):
     """The `TrainConfig` of the best trial of the search in `directory` (the output folder of
     `keras-attention tune`): the search's configuration with the trial's hyperparameters, and
-    the recipe's full epochs unless the search's configuration named them."""
+    the recipe's full training (its epochs, every step of each) rather than the short trials of
+    the search."""
     from keras_attention import run_folder
 
     remedy = "give the --output-dir of a finished 'keras-attention tune'"
@@ -375,7 +406,9 @@ def from_search(directory):
             f"{directory!r} holds no finished search (search.json and "
             f"best_hyperparameters.json); {remedy}"
         )
-    base = from_record(record["config"])
+    base = dataclasses.replace(
+        from_record(record["config"]), epochs=None, steps_per_epoch=None, output_dir=None
+    )
     if not best.get("hyperparameters"):
         raise ConfigError(f"{directory!r}: the search has no finished trial yet")
     return with_hyperparameters(base, best["hyperparameters"])

@@ -287,6 +287,12 @@ def _decodes(path):
 CHECK_LOG_SECONDS = 5.0  # how often the image check of a folder reports how far it is
 
 
+def _stamp(path):
+    """What says a file is unchanged since it was checked: its size and modification time."""
+    stat = os.stat(path)
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def _visible(name):
     """Hidden files and folders (`.ipynb_checkpoints`, `.DS_Store`) are not data."""
     return not name.startswith(".")
@@ -337,11 +343,12 @@ def find_images(directory, log=None):
             else:
                 skipped.append(path)
     paths, labels, bad, remembered, sizes = [], [], [], {}, set()
-    counter = progress.Counter(len(candidates))
+    counter = progress.Counter(
+        sum(str(checked.get(path, "")).rpartition(":")[0] != _stamp(path) for path, _ in candidates)
+    )
     last = counter.started
     for path, label in candidates:
-        stat = os.stat(path)
-        stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+        stamp = _stamp(path)
         known_stamp, _, known_size = str(checked.get(path, "")).rpartition(":")
         if known_stamp == stamp and "x" in known_size:
             problem, size = None, tuple(int(v) for v in known_size.split("x"))

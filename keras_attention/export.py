@@ -18,8 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attention import quiet, run_folder
-
-TFLITE_MODES = ("float32", "float16", "dynamic_int8", "full_int8")
+from keras_attention.catalog import TFLITE_MODES
 
 
 class UnsupportedOpError(ValueError):
@@ -437,16 +436,9 @@ def _export_run(folder, record, directory, modes, calibration_samples, parity_sa
         counter.step()
 
     step("loading the run and its data")
-    config = from_record(record["config"])
-    recipe = resolve(config).recipe
-    splits = data.load(
-        config.dataset,
-        config.image_size,
-        config.data_dir,
-        config.manual_dir,
-        config.seed,
-        config.validation_split,
-    )
+    plan = resolve(from_record(record["config"]))
+    recipe = plan.recipe
+    splits = plan.load_data(log)
     info = splits.info
     model = keras.saving.load_model(folder.path(run_folder.MODEL))
     if len(model.outputs) > 1:

@@ -518,23 +518,24 @@ def dry_run(name, rows=None):
     """Builds every row of a table and counts it, without training: a list of dicts with the
     row, our trainable parameters and MACs (the inference network at the paper's input size)
     and the paper's figures, and whether an exactly known parameter count is met."""
+    return list(dry_run_rows(name, rows))
+
+
+def dry_run_rows(name, rows=None):
+    """`dry_run`, one row at a time, as each is built (for the command line's progress)."""
     from keras_attention import models
     from keras_attention.profiling import profile
 
-    results = []
     for row in select_rows(name, rows):
         model = build(row)
         if len(model.outputs) > 1:
             model = models.inference_model(model)
         report = profile(model)
-        results.append(
-            {
-                "row": row,
-                "parameters": report.trainable_params,
-                "macs": report.macs,
-                "exact_match": None
-                if row.exact_params is None
-                else report.trainable_params == row.exact_params,
-            }
-        )
-    return results
+        yield {
+            "row": row,
+            "parameters": report.trainable_params,
+            "macs": report.macs,
+            "exact_match": None
+            if row.exact_params is None
+            else report.trainable_params == row.exact_params,
+        }

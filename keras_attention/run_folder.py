@@ -371,12 +371,15 @@ def check_writable(directory, option="output_dir"):
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=existing))
     except OSError as error:
-        if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise write_error(directory, error) from error
-        raise ConfigError(
-            f"{option}: cannot write in {directory!r} ({error.strerror or error})"
-        ) from error
+        raise _folder_error(directory, option, error) from error
     return directory
+
+
+def _folder_error(directory, option, error):
+    """A full disk is a fault (`RunError`); any other refusal, the option's (`ConfigError`)."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return write_error(directory, error)
+    return ConfigError(f"{option}: cannot write in {directory!r} ({error.strerror or error})")
 
 
 def prepare(directory, option="output_dir"):
@@ -385,11 +388,7 @@ def prepare(directory, option="output_dir"):
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as error:
-        if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise write_error(directory, error) from error
-        raise ConfigError(
-            f"{option}: cannot write in {directory!r} ({error.strerror or error})"
-        ) from error
+        raise _folder_error(directory, option, error) from error
     return directory
 
 

@@ -22,18 +22,11 @@ import os
 
 import numpy as np
 
-from keras_attention import run_folder
+from keras_attention import catalog, run_folder
 from keras_attention.errors import ConfigError
 
 OUTPUTS = "logits: one score per class, in the order of labels; softmax gives probabilities"
-FORMATS = (
-    "keras",
-    "saved_model",
-    "tflite_float32",
-    "tflite_float16",
-    "tflite_dynamic_int8",
-    "tflite_full_int8",
-)
+FORMATS = catalog.EXPORT_FORMATS
 
 
 @dataclasses.dataclass
@@ -61,7 +54,7 @@ class Run:
         probable first. `images` are file paths or raw `uint8` arrays (height, width,
         channels); `format` is `keras` or, for a run with an export, one of the exported
         formats (`saved_model`, `tflite_float32`, ...)."""
-        raw = [read_image(i, self.preprocessing) if isinstance(i, str) else i for i in images]
+        raw = [read_image(i, self.preprocessing) for i in images]
         logits = self.logits(raw, format)
         return [top_classes(row, self.labels, top_k) for row in logits]
 
@@ -122,13 +115,18 @@ def top_classes(logits, labels, top_k=5):
 
 
 def read_image(path, preprocessing):
-    """A raw `uint8` image file as the model's data set stores images: its channels (grey or
-    RGB), and its stored size where the data set's images all have one (a digits model takes
-    8x8 images: larger files are resized to it)."""
+    """A raw `uint8` image (a file, or an array of height x width [x channels]) as the model's
+    data set stores images: its channels (grey or RGB), and its stored size where the data
+    set's images all have one (a digits model takes 8x8 images: larger ones are resized)."""
     from PIL import Image, UnidentifiedImageError
 
+    if not isinstance(path, (str, os.PathLike)):
+        array = np.asarray(path)
+        if array.dtype != np.uint8:
+            raise ConfigError(f"image: expected uint8 pixels (0-255), got {array.dtype}")
+        path = Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array)
     try:
-        with Image.open(path) as image:
+        with path if isinstance(path, Image.Image) else Image.open(path) as image:
             image = image.convert("L" if preprocessing["channels"] == 1 else "RGB")
             raw = preprocessing.get("raw_shape")
             if raw and image.size != (raw[1], raw[0]):
@@ -155,26 +153,33 @@ def load_run(path):
     register()
     path = os.path.normpath(path)
     export_json = os.path.join(path, "export.json")
-    if os.path.exists(export_json):  # an export folder: its run is the folder above
-        record = run_folder.read_json(export_json, "export the run again")
-        run_dir, export_dir = record.get("run_dir") or os.path.dirname(path), path
+    exported = None
+    if os.path.exists(export_json):  # an export folder: its run is the folder above, if there
+        exported = run_folder.read_json(export_json, "export the run again")
+        run_dir, export_dir = os.path.dirname(path), path
         model_path = os.path.join(path, "model.keras")
     else:
         run_dir, export_dir = path, os.path.join(path, run_folder.EXPORT)
         model_path = os.path.join(path, run_folder.MODEL)
     folder = run_folder.RunFolder(run_dir)
     metrics = folder.read_json(run_folder.METRICS, "train the run again")
-    if metrics is None or not os.path.exists(model_path):
+    if metrics is not None:
+        folder.verify(metrics)
+        described = {"data": metrics["data"], "augmentation": metrics["recipe"]["augmentation"]}
+    elif exported is not None and "data" in exported:  # an export on its own, copied elsewhere
+        described = exported
+    else:
+        described = None
+    if described is None or not os.path.exists(model_path):
         raise ConfigError(
             f"run: {path!r} holds no finished run (metrics.json and model.keras) nor an export "
             "(export.json); give the --output-dir of a finished training run or its export/"
         )
-    folder.verify(metrics)
     model = keras.saving.load_model(model_path)
     if len(model.outputs) > 1:
         model = models.inference_model(model)
-    info = data.info_from_dict(metrics["data"])
-    augmentation = metrics["recipe"]["augmentation"]
+    info = data.info_from_dict(described["data"])
+    augmentation = described["augmentation"]
     return Run(
         path=path,
         model=model,
@@ -182,32 +187,37 @@ def load_run(path):
         preprocessing=data.preprocessing_contract(info, augmentation),
         info=info,
         augmentation=augmentation,
-        config=from_record(metrics["config"]),
+        config=from_record(metrics["config"]) if metrics else None,
         metrics=metrics,
         export_dir=export_dir if os.path.isdir(export_dir) else None,
     )
 
 
-def evaluate(run, dataset=None, split="test", batch_size=64):
+def evaluate(run, dataset=None, split="test", batch_size=64, log=None):
     """`{"accuracy", "loss", "images", "dataset", "split"}` of a loaded run on a split of its
     data set (the same seed and validation fraction as training) or of another one with the
     same classes, through the run's own preprocessing."""
     from keras_attention import data
+    from keras_attention.config import resolve
 
-    config = run.config
-    name = dataset or config.dataset
-    splits = data.load(
-        name,
-        config.image_size,
-        config.data_dir,
-        config.manual_dir,
-        config.seed,
-        config.validation_split,
-    )
+    name = dataset or run.config.dataset
+    splits = resolve(run.config).load_data(log, dataset=name)
+    if run.config is None:
+        raise ConfigError(f"run: {run.path!r} is an export without its run; evaluate needs it")
     if splits.info.num_classes != len(run.labels):
         raise ConfigError(
             f"dataset: {name!r} has {splits.info.num_classes} classes, the run's model "
             f"{len(run.labels)}"
+        )
+    if splits.info.class_names and tuple(splits.info.class_names) != tuple(run.labels):
+        raise ConfigError(
+            f"dataset: {name!r} has the classes {list(splits.info.class_names)[:10]}, the run's "
+            f"model {list(run.labels)[:10]} (the same classes in the same order are needed)"
+        )
+    if splits.info.image_shape[-1] != run.info.image_shape[-1]:
+        raise ConfigError(
+            f"dataset: {name!r} has {splits.info.image_shape[-1]}-channel images, the run's "
+            f"model takes {run.info.image_shape[-1]}"
         )
     chosen = {"train": splits.train, "validation": splits.validation, "test": splits.test}
     if split not in chosen:

@@ -28,15 +28,14 @@ from keras_attention.assembly import (  # noqa: F401 - part of this module's int
     output_names,
 )
 from keras_attention.callbacks import EpochCommit, NonFiniteLoss, TrainingClock
-from keras_attention.config import (
-    NOT_IDENTITY,
+from keras_attention.config import (  # noqa: F401 - part of this module's interface
     TrainConfig,
-    differences,
+    check_configuration,
     effective_values,
-    from_record,
+    recorded_values,
     resolve,
 )
-from keras_attention.errors import ConfigError, DataError, RunError
+from keras_attention.errors import DataError, RunError
 from keras_attention.profiling import profile
 from keras_attention.run_folder import (
     BACKUP,
@@ -82,34 +81,6 @@ def plot_history(history, path):
         axis.legend(fontsize=8)
     figure.tight_layout()
     run_folder.write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
-
-
-def recorded_values(record):
-    """The effective values (`config.effective_values`) a `run.json` or `metrics.json` record
-    holds, or computes from its configuration (older folders recorded only that)."""
-    if record.get("effective") is not None:
-        return record["effective"]
-    recorded = record.get("config", record)
-    try:
-        return effective_values(from_record(recorded))
-    except (TypeError, ValueError):  # a configuration this version cannot resolve: as written
-        return {k: v for k, v in recorded.items() if k not in NOT_IDENTITY}
-
-
-def check_configuration(folder, config):
-    """Raises `ConfigError` when `folder` holds a run (finished or not) whose effective values
-    differ from `config`'s; returns its `run.json` record (None when there is none)."""
-    record = folder.read_json(RUN_RECORD)
-    recorded = record if record is not None else folder.read_json(METRICS)
-    if recorded is not None:
-        changes = differences(recorded_values(recorded), effective_values(config))
-        if changes:
-            raise ConfigError(
-                f"output_dir: {folder.directory!r} holds a run with another configuration "
-                f"({', '.join(changes)}); give another output_dir, or overwrite=True "
-                "(--overwrite) to replace it"
-            )
-    return record
 
 
 def finished_run(run_dir, config):
@@ -209,15 +180,7 @@ def _train(config, log, extra_callbacks):
 def _run(plan, strategy, folder, log, started, extra_callbacks):
     config = plan.config
     record = folder.read_json(RUN_RECORD)
-    splits = data.load(
-        config.dataset,
-        config.image_size,
-        config.data_dir,
-        config.manual_dir,
-        config.seed,
-        config.validation_split,
-        log=log,
-    )
+    splits = plan.load_data(log)
     info = splits.info
     if info.num_classes < 2:
         raise DataError(f"dataset: {info.name!r} has {info.num_classes} class; need at least 2")
@@ -241,13 +204,12 @@ def _run(plan, strategy, folder, log, started, extra_callbacks):
     if distribution.is_multiworker(strategy):
         distribution.work_around_multiworker(model, strategy, next(iter(test_data)))
     if record is None:
+        effective = effective_values(config)
+        if effective["image_size"] is None:  # a dir: folder's own size
+            effective["image_size"] = int(info.image_shape[0])
         folder.write_json(
             RUN_RECORD,
-            {
-                "config": config.to_dict(),
-                "effective": effective_values(config),
-                "data": info.fingerprint,
-            },
+            {"config": config.to_dict(), "effective": effective, "data": info.fingerprint},
         )
 
     clock = TrainingClock(info.train_size, plan.batch_size)

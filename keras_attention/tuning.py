@@ -18,8 +18,8 @@ import keras_tuner
 from keras_tuner.src.engine import oracle as oracle_module
 from keras_tuner.src.engine import tuner_utils
 
-from keras_attention import assembly, catalog, data, layers, models, progress, run_folder
-from keras_attention.config import TrainConfig, resolve, with_hyperparameters
+from keras_attention import assembly, catalog, layers, models, progress, run_folder
+from keras_attention.config import TrainConfig, effective_values, resolve, with_hyperparameters
 from keras_attention.errors import ConfigError
 
 TUNERS = {
@@ -41,8 +41,7 @@ SPACE = {
     "spem_alpha": ("float", {"min_value": 0.01, "max_value": 1.0, "sampling": "log"}),
     "learning_rate": ("float", {"min_value": 1e-3, "max_value": 0.3, "sampling": "log"}),
 }
-# Blocks whose constructor takes a reduction ratio.
-REDUCTION_BLOCKS = ("se", "cbam", "coord")
+REDUCTION_BLOCKS = catalog.REDUCTION_BLOCKS
 AUX_HYPERPARAMETERS = catalog.AUX_HYPERPARAMETERS
 
 
@@ -96,6 +95,7 @@ class AttentionHyperModel(keras_tuner.HyperModel):
         validation_split: the fraction of the training data that scores the trials.
         config: a `TrainConfig` to start from instead of the arguments above (its other
             fields, such as `model_kwargs` or `feed_attention`, hold for every trial).
+        log: a function given a line of text at a time while the data loads (None: silent).
     """
 
     def __init__(
@@ -112,6 +112,7 @@ class AttentionHyperModel(keras_tuner.HyperModel):
         seed=0,
         validation_split=0.1,
         config=None,
+        log=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -141,8 +142,10 @@ class AttentionHyperModel(keras_tuner.HyperModel):
         self.fixed = dict(fixed or {})
         ranges = dict(ranges or {})
         try:
-            catalog.check_hyperparameters(config.model, sorted(self.fixed), "--fix")
-            catalog.check_hyperparameters(config.model, sorted(ranges), "--choices/--range")
+            catalog.check_hyperparameters(config.model, sorted(self.fixed), "--fix", self.fixed)
+            catalog.check_hyperparameters(
+                config.model, sorted(ranges), "--choices/--range", self.fixed
+            )
         except ValueError as error:
             raise ConfigError(str(error)) from error
         fed = self.with_aux and config.feed_attention
@@ -164,14 +167,7 @@ class AttentionHyperModel(keras_tuner.HyperModel):
             )
         self.space = {**space, **ranges}
         # Trials are scored on a validation split of the training data, never on the test set.
-        self.splits = data.load(
-            config.dataset,
-            config.image_size,
-            config.data_dir,
-            config.manual_dir,
-            seed=config.seed,
-            validation_split=config.validation_split,
-        )
+        self.splits = self.plan.load_data(log)
         self.info = self.splits.info
 
     def _value(self, hp, name):
@@ -316,7 +312,7 @@ class TrialDisplay(oracle_module.Display):
             self.counter = progress.Counter(self.max_trials or 0, done=self._finished())
         self.trial_start[trial.trial_id] = datetime.datetime.now()
         values = ", ".join(f"{k}={_cell(v)}" for k, v in trial.hyperparameters.values.items())
-        print(f"trial {trial.trial_id} ({self.counter.done + 1}/{self.max_trials}): {values}")
+        print(f"trial {trial.trial_id} ({self._of(self.counter.done + 1)}): {values}")
 
     def on_trial_end(self, trial):
         if self.verbose < 1 or self.counter is None:
@@ -327,11 +323,16 @@ class TrialDisplay(oracle_module.Display):
         score = "no score" if trial.score is None else f"{trial.score:.4f}"
         best = self.oracle.get_best_trials(1)
         best_text = f"; best {best[0].score:.4f} (trial {best[0].trial_id})" if best else ""
+        status = self.counter.status().split(", ", 1)[1] if self.max_trials else ""
         print(
-            f"trial {trial.trial_id} ({self.counter.done}/{self.max_trials}): "
-            f"{self.oracle.objective.name} {score} in {progress.duration(taken)}{best_text}; "
-            f"{self.counter.status().split(', ', 1)[1]}"
+            f"trial {trial.trial_id} ({self._of(self.counter.done)}): "
+            f"{self.oracle.objective.name} {score} in {progress.duration(taken)}{best_text}"
+            + (f"; {status}" if status else "")
         )
+
+    def _of(self, number):
+        """`4/20`, or `4th` for a search without a trial budget (Hyperband)."""
+        return f"{number}/{self.max_trials}" if self.max_trials else f"trial number {number}"
 
 
 SEARCH_RECORD = "search.json"
@@ -340,14 +341,10 @@ SEARCH_RECORD = "search.json"
 def search_record(hypermodel, tuner, objective_name, tuner_kwargs):
     """What identifies a search: its configuration (less the output folder and verbosity),
     tuner, objective and space (not its trial budget: a larger one continues it)."""
-    config = {
-        k: v
-        for k, v in run_folder.jsonable(hypermodel.config.to_dict()).items()
-        if k not in ("output_dir", "verbose", "overwrite")
-    }
     return run_folder.jsonable(
         {
-            "config": config,
+            "config": run_folder.jsonable(hypermodel.config.to_dict()),
+            "effective": effective_values(hypermodel.config),
             "tuner": tuner,
             "objective": objective_name,
             "fixed": hypermodel.fixed,
@@ -355,6 +352,12 @@ def search_record(hypermodel, tuner, objective_name, tuner_kwargs):
             "tuner_options": tuner_kwargs,
         }
     )
+
+
+def _identity(record):
+    """What must agree for a search to continue: everything but the configuration as written
+    (its effective values stand for it, so `--batch-size 64` is the recipe's own)."""
+    return {k: v for k, v in record.items() if k != "config"}
 
 
 def _differences(recorded, current, prefix=""):
@@ -528,8 +531,8 @@ def search(
             run_folder.remove_temporaries(os.path.join(directory, "search"))
         record = search_record(hypermodel, tuner, objective_name, tuner_kwargs)
         recorded = run_folder.read_json(record_path, "start the search again with --overwrite")
-        if recorded is not None and recorded != record:
-            changes = "; ".join(_differences(recorded, record))
+        if recorded is not None and _identity(recorded) != _identity(record):
+            changes = "; ".join(_differences(_identity(recorded), _identity(record)))
             raise ConfigError(
                 f"output_dir: {directory!r} holds a search of another configuration "
                 f"({changes}); give another output folder, or --overwrite to replace it"

@@ -50,6 +50,14 @@ def _imported(argv):
         (["compare", "--blocks", "se,sse"], 2),
         (["reproduce", "spem_tabel1"], 2),
         (["predict", "/no/such/run", "x.png"], 2),
+        (["predict", ROOT, "x.png"], 2),  # a folder, but no run
+        (["evaluate", ROOT], 2),
+        (["--attention-kwargs", "reduce=4"], 2),
+        (["--model-kwargs", "batchnorm=torhc"], 2),
+        (["tune", "--range", "attention=1:2"], 2),
+        (["tune", "--fix", "attention=eca", "--fix", "reduction=8"], 2),
+        (["tune", "--model", "cifar_resnet8", "--objective", "val_acuracy"], 2),
+        (["--epcohs", "3"], 2),
         (["trian"], 2),
     ],
 )
@@ -108,6 +116,11 @@ def test_the_startup_benchmark_prints_its_table():
         (["trian"], "did you mean 'train'?"),
         (["reproduce", "spem_tabel1"], "did you mean 'spem_table1'?"),
         (["list", "block"], "did you mean 'blocks'?"),
+        (["--epcohs", "3"], "did you mean '--epochs'?"),
+        (["export", "x", "--modes", "float33"], "did you mean 'float32'?"),
+        (["tune", "--model", "cifar_resnet8", "--objective", "val_acuracy"], "'val_accuracy'"),
+        (["--model-kwargs", "batchnorm=torhc"], "did you mean 'torch'?"),
+        (["--attention", "ssa", "--attention-kwargs", "group=4"], "did you mean 'groups'?"),
     ],
 )
 def test_every_name_gets_a_did_you_mean(argv, suggestion, capsys, tmp_path, monkeypatch):
@@ -115,6 +128,51 @@ def test_every_name_gets_a_did_you_mean(argv, suggestion, capsys, tmp_path, monk
     assert cli.main(argv) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and suggestion in lines[0], lines
+
+
+def test_the_argument_lists_the_command_line_checks_are_the_constructors():
+    import inspect
+
+    from keras_attention import models
+    from keras_attention.layers import registry
+
+    for name, arguments in catalog.BLOCK_ARGUMENTS.items():
+        parameters = inspect.signature(registry.resolve(name).__init__).parameters
+        assert arguments == tuple(
+            p for p, v in parameters.items() if p != "self" and v.kind != v.VAR_KEYWORD
+        ), name
+    factories = {
+        "cifar_resnet": models.cifar_resnet,
+        "preact_resnet": models.cifar_resnet,
+        "cifar_se_resnet": models.cifar_se_resnet,
+        "resnet": models.resnet,
+        "mobilenet_v2": models.mobilenet_v2,
+    }
+    own = {"depth", "alpha", "attention", "num_classes", "input_shape", "attention_kwargs"}
+    for family, factory in factories.items():
+        parameters = set(inspect.signature(factory).parameters) - own - {"preact"}
+        assert set(catalog.MODEL_OPTIONS[family]) == parameters, family
+
+
+def test_searches_the_model_cannot_run_are_refused_before_they_start(capsys):
+    cases = {
+        ("--range", "attention=1:2"): "attention is a choice, not a number",
+        ("--fix", "attention=eca", "--fix", "reduction=8"): "takes no reduction",
+        ("--fix", "attention=se", "--fix", "spem_alpha=0.2"): "not spem",
+        ("--fix", "aux_positions=2", "--fix", "aux2_weight=0.2"): "one auxiliary head",
+    }
+    for argv, words in cases.items():
+        assert cli.main(["tune", *argv]) == 2
+        assert words in capsys.readouterr().err, argv
+
+
+def test_the_default_folders_of_compare_tune_and_reproduce_are_named_too():
+    assert cli._default_folder("compare", "digits", "cifar_resnet20") == os.path.join(
+        "runs", "compare-digits-cifar_resnet20"
+    )
+    assert cli._default_folder("tune", "dir:/data/pets/", "resnet18") == os.path.join(
+        "runs", "tune-pets-resnet18"
+    )
 
 
 def test_compare_names_its_own_option():

@@ -105,9 +105,15 @@ def test_reproduce_trains_rows_end_to_end_on_digits(tmp_path, capsys):
     with open(out / "results.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["name"] for r in rows] == ["resnet83_spem_cifar10"]
-    assert rows[0]["paper accuracy (%)"] == "94.03" and rows[0]["paper params (M)"] == "0.89"
+    assert rows[0]["paper_accuracy"] == "94.03" and rows[0]["paper_params"] == "0.89"
     metrics = json.loads((out / "resnet83_spem_cifar10" / "seed0" / "metrics.json").read_text())
-    assert rows[0]["parameters"] == f"{metrics['inference_parameters']:,}"
+    # Numbers as numbers, and the data set it was trained on beside the paper's.
+    assert rows[0]["parameters"] == str(metrics["inference_parameters"])
+    assert float(rows[0]["accuracy_mean"]) == pytest.approx(metrics["accuracy"])
+    assert rows[0]["dataset"] == "digits" and rows[0]["paper_dataset"] == "cifar10"
+    title = (out / "results.md").read_text().splitlines()[0]
+    assert "trained here on digits; the paper: cifar10, cifar100" in title
+    assert "| digits |" in (out / "results.md").read_text()
     assert metrics["config"]["model_kwargs"] == {"batchnorm": "torch"}
     assert metrics["config"]["recipe"] == "spem_cifar"
     assert os.path.getsize(out / "results.png") > 1000
