@@ -19,7 +19,7 @@ import numpy as np
 
 from keras_attention import catalog, papers, progress, run_folder, training
 from keras_attention.callbacks import EpochLog
-from keras_attention.config import TrainConfig
+from keras_attention.config import TrainConfig, effective_values
 
 
 @dataclasses.dataclass
@@ -34,11 +34,10 @@ class Entry:
 
 
 def _identity(config):
-    return json.dumps(
-        {k: v for k, v in config.to_dict().items() if k not in ("output_dir", "seed")},
-        sort_keys=True,
-        default=str,
-    )
+    """What makes two entries the same training: their effective values, seed aside."""
+    values = effective_values(config)
+    values.pop("seed", None)
+    return json.dumps(values, sort_keys=True, default=str)
 
 
 def run(entries, seeds=(0,), output_dir="runs/compare", log=print, progress_mode=0, title=None):

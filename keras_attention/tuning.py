@@ -20,7 +20,7 @@ from keras_tuner.src.engine import tuner_utils
 
 from keras_attention import assembly, catalog, layers, models, progress, run_folder
 from keras_attention.config import TrainConfig, effective_values, resolve, with_hyperparameters
-from keras_attention.errors import ConfigError
+from keras_attention.errors import ConfigError, RunError
 
 TUNERS = {
     "random": keras_tuner.RandomSearch,
@@ -547,9 +547,18 @@ def search(
         from keras_attention.training import seed_everything
 
         seed_everything(hypermodel.seed)  # the same command gives the same trials
-        instance = make_tuner(
-            tuner, hypermodel, objective_name, directory, max_trials=max_trials, **tuner_kwargs
-        )
+        try:
+            instance = make_tuner(
+                tuner, hypermodel, objective_name, directory, max_trials=max_trials, **tuner_kwargs
+            )
+        except RunError:
+            raise
+        except (RuntimeError, KeyError) as error:  # Keras Tuner could not reload its state
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+            raise RunError(
+                f"{os.path.join(directory, 'search')}: Keras Tuner cannot reload this search "
+                f"({reason}); start it again with --overwrite"
+            ) from error
         if recorded is None and not worker:
             run_folder.write_json(record_path, record)
         instance.search(verbose=verbose)
