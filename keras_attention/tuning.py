@@ -16,7 +16,6 @@ import os
 
 import keras_tuner
 from keras_tuner.src.engine import oracle as oracle_module
-from keras_tuner.src.engine import tuner_utils
 
 from keras_attention import assembly, catalog, layers, models, progress, run_folder
 from keras_attention.config import TrainConfig, effective_values, resolve, with_hyperparameters
@@ -212,19 +211,11 @@ class AttentionHyperModel(keras_tuner.HyperModel):
 
     def fit(self, hp, model, *args, **kwargs):
         """Trains a trial's model on the pipelines of training (their labels follow the
-        trial's outputs, which vary with the auxiliary positions).
-
-        Keras Tuner's own checkpoint of each trial's best epoch (`SaveBestEpoch`) is left out:
-        it writes `checkpoint.weights.h5` in place through h5py, which a full disk can crash,
-        and nothing here reads it (the search's results are its hyperparameters).
-        """
+        trial's outputs, which vary with the auxiliary positions)."""
         plan = resolve(self.trial_config(hp))
         train_data, validation_data, _ = assembly.make_pipelines(
             model, self.splits, plan.recipe, plan.batch_size, self.seed, self.steps_per_epoch
         )
-        kwargs["callbacks"] = [
-            c for c in kwargs.get("callbacks") or [] if not isinstance(c, tuner_utils.SaveBestEpoch)
-        ]
         kwargs.setdefault("epochs", plan.epochs)
         return model.fit(
             train_data,
