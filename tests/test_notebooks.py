@@ -47,15 +47,16 @@ def test_the_six_notebooks_exist():
 def results(book):
     """The lines of a notebook's printed output that state a result (accuracies, predictions,
     the best trial, parameter counts), with what varies from run to run on the same machine
-    (throughput, temporary paths) masked."""
+    (throughput, durations, temporary paths, float32 round-off of exports) masked."""
     lines = []
     for cell in book.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if output.get("output_type") != "stream" or output.get("name") != "stdout":
                 continue
             for line in output["text"].splitlines():
-                if re.search(r"accuracy|predicts|best|parameters", line):
+                if re.search(r"accuracy|predicts|best|parameters|trained:|tuned:", line):
                     line = re.sub(r"[\d,.]+ images/s", "N images/s", line)
+                    line = re.sub(r"\|diff\| \S+", "|diff| D", line)  # float32 round-off
                     line = re.sub(r"\d+ (h|min|s)\b( \d+ (min|s)\b)?", "T", line)  # durations
                     lines.append(re.sub(r"/tmp/\S+", "TMP", line))
     return lines
