@@ -468,6 +468,17 @@ def is_worker():
     return "KERASTUNER_ORACLE_IP" in os.environ and "chief" not in tuner_id
 
 
+def requeue_interrupted(oracle):
+    """Queues again the trials a kill interrupted: Keras Tuner writes a new trial's
+    `trial.json` (RUNNING) before `oracle.json`, and on reload retries only the trials its
+    oracle.json lists as ongoing, so a kill between the two writes left a trial that was never
+    run and never would be. With the folder locked, every RUNNING trial is one of those."""
+    queued = set(oracle._retry_queue) | {t.trial_id for t in oracle.ongoing_trials.values()}
+    for trial_id, trial in sorted(oracle.trials.items()):
+        if trial.status == "RUNNING" and trial_id not in queued:
+            oracle._retry_queue.append(trial_id)
+
+
 def _clear(directory):
     """Removes a search (for `overwrite`): its state first, renamed aside in one step, then
     its record, so that a kill at any moment leaves no state without its record."""
@@ -550,6 +561,8 @@ def search(
                 f"{os.path.join(directory, 'search')}: Keras Tuner cannot reload this search "
                 f"({reason}); start it again with --overwrite"
             ) from error
+        if not worker:
+            requeue_interrupted(instance.oracle)
         if recorded is None and not worker:
             run_folder.write_json(record_path, record)
         instance.search(verbose=verbose)

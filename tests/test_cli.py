@@ -172,6 +172,15 @@ def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(finishe
     with open(export_dir / "export.json") as handle:
         report = json.load(handle)
     assert report["input"]["dtype"] == "uint8" and report["input"]["shape"] == [None, 8, 8, 1]
+    # The contract: what goes in (raw 8x8 digits, scaled, resized, normalised), what comes out.
+    contract = report["preprocessing"]
+    assert contract["raw_shape"] == [8, 8, 1] and contract["image_size"] == [16, 16]
+    assert contract["scale"] == "x / 255" and contract["resize"] == "bilinear to 16x16"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert contract["mean"] == list(metrics["data"]["mean"]) and len(contract["std"]) == 1
+    assert report["outputs"]["kind"] == "logits" and report["outputs"]["classes"] == 10
+    int8 = report["outputs"]["formats"]["tflite_full_int8"]
+    assert int8["dtype"] == "int8" and int8["scale"] > 0 and "zero_point" in int8
     assert set(report["test_accuracy"]) == {
         "keras",
         "saved_model",

@@ -274,3 +274,8 @@ def test_broken_files_are_all_listed_by_the_command_line(tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert "2 unreadable image(s)" in err and "broken.jpg: " in err and "truncated.png: " in err
+
+
+def test_the_train_extra_installs_what_tensorflow_datasets_needs_to_download():
+    # tensorflow-datasets imports it to download and prepare a set, without requiring it.
+    import importlib_resources  # noqa: F401

@@ -101,7 +101,10 @@ def test_reproduce_trains_rows_end_to_end_on_digits(tmp_path, capsys):
     code, captured = _main(capsys, argv)
     assert code == 0, captured.err
     # The CIFAR-10 and CIFAR-100 rows are the same network on digits: trained once.
-    assert "[1/1] resnet83_spem_cifar10 seed 0" in captured.out
+    assert "[1/1] resnet83_spem_cifar10 seed 0: training cifar_resnet83" in captured.out
+    # It says what it does while it does it: each epoch, then the run and the time so far.
+    assert "[1/1] resnet83_spem_cifar10 seed 0: epoch 1/1, accuracy" in captured.out
+    assert "1/1, " in captured.out and " so far" in captured.out
     with open(out / "results.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["name"] for r in rows] == ["resnet83_spem_cifar10"]
