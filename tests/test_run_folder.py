@@ -371,8 +371,8 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_mistaken_for_valid(size, sma
 
 def test_a_file_size_limit_is_one_line_and_leaves_nothing_mistaken_for_valid(tmp_path):
     """The writers themselves (Keras' zip and HDF5 code) failing at the operating system's
-    limit: RLIMIT_FSIZE makes every write past 512 KB of a file fail with EFBIG, as a full disk fails them
-    with ENOSPC, wherever a small file system cannot be mounted."""
+    limit: RLIMIT_FSIZE makes every write past 512 KB of a file fail with EFBIG, as a full
+    disk fails them with ENOSPC, wherever a small file system cannot be mounted."""
     run_dir = tmp_path / "run"
     script = (
         "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
