@@ -74,6 +74,8 @@ class EpochLog(keras.callbacks.Callback):
     `[2/6] se seed 0: epoch 4/164, loss 1.2345, val_accuracy 0.8100; 1 min 05 s so far, about
     40 min left`."""
 
+    SHOWN = ("loss", "accuracy", "main_accuracy", "val_loss", "val_accuracy", "val_main_accuracy")
+
     def __init__(self, log, prefix=""):
         super().__init__()
         self.log = log
@@ -89,8 +91,7 @@ class EpochLog(keras.callbacks.Callback):
         shown = [
             f"{name} {float(value):.4f}"
             for name, value in (logs or {}).items()
-            if name in ("loss", "accuracy", "main_accuracy", "val_loss", "val_accuracy")
-            or name == "val_main_accuracy"
+            if name in EpochLog.SHOWN
         ]
         left = self.counter.left()
         tail = (

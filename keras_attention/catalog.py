@@ -221,6 +221,15 @@ TFLITE_MODES = ("float32", "float16", "dynamic_int8", "full_int8")
 EXPORT_FORMATS = ("keras", "saved_model", *(f"tflite_{mode}" for mode in TFLITE_MODES))
 
 
+def export_file(format):
+    """The file (or folder) of an export format inside `RUN_DIR/export`."""
+    if format == "keras":
+        return "model.keras"
+    if format == "saved_model":
+        return "saved_model"
+    return f"model_{format.removeprefix('tflite_')}.tflite"
+
+
 def suggest(name, choices):
     """`" (did you mean 'se'?)"` for the choice closest to `name` (ignoring case, `-` and
     `_`), or "" when none is close."""

@@ -682,6 +682,8 @@ def predict_parser():
 def _run_folder_of(path, command, format="keras"):
     """A finished run's folder or its export, checked before TensorFlow loads: the folder,
     its record, and the file of `format`."""
+    from keras_attention import catalog
+
     if not os.path.isdir(path):
         raise UsageError(f"{PROG} {command}: error: run: folder {path!r} does not exist")
     export_dir = path if os.path.isfile(os.path.join(path, "export.json")) else None
@@ -692,8 +694,7 @@ def _run_folder_of(path, command, format="keras"):
         )
     export_dir = export_dir or os.path.join(path, "export")
     if format != "keras":
-        name = "saved_model" if format == "saved_model" else f"model_{format[7:]}.tflite"
-        if not os.path.exists(os.path.join(export_dir, name)):
+        if not os.path.exists(os.path.join(export_dir, catalog.export_file(format))):
             raise UsageError(
                 f"{PROG} {command}: error: --format: {format} was not exported in "
                 f"{export_dir!r} (keras-attention export {path} --modes ...)"

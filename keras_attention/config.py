@@ -218,15 +218,9 @@ def effective_values(config):
     values["model_kwargs"] = {k: v for k, v in arguments.items() if k != "attention"}
     values["aux_loss_weights"] = plan.loss_weights
     values["attention"] = config.attention
-    return _plain(values)
+    from keras_attention.run_folder import jsonable
 
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    return jsonable(values)
 
 
 def differences(recorded, current):

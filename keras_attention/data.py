@@ -339,16 +339,15 @@ def find_images(directory, log=None):
             if not os.path.isfile(path):
                 continue
             if file_name.lower().endswith(IMAGE_EXTENSIONS):
-                candidates.append((path, label))
+                candidates.append((path, label, _stamp(path)))
             else:
                 skipped.append(path)
     paths, labels, bad, remembered, sizes = [], [], [], {}, set()
     counter = progress.Counter(
-        sum(str(checked.get(path, "")).rpartition(":")[0] != _stamp(path) for path, _ in candidates)
+        sum(str(checked.get(path, "")).rpartition(":")[0] != stamp for path, _, stamp in candidates)
     )
     last = counter.started
-    for path, label in candidates:
-        stamp = _stamp(path)
+    for path, label, stamp in candidates:
         known_stamp, _, known_size = str(checked.get(path, "")).rpartition(":")
         if known_stamp == stamp and "x" in known_size:
             problem, size = None, tuple(int(v) for v in known_size.split("x"))

@@ -42,9 +42,13 @@ class Counter:
             return None
         return (self.clock() - self.started) / self.timed * max(0, self.total - self.done)
 
-    def status(self):
-        text = f"{self.done}/{self.total}, {duration(self.clock() - self.started)} so far"
+    def timing(self):
+        """`"1 min 05 s so far, about 6 min left"`."""
+        text = f"{duration(self.clock() - self.started)} so far"
         left = self.left()
         if left is not None and self.done < self.total:
             text += f", about {duration(left)} left"
         return text
+
+    def status(self):
+        return f"{self.done}/{self.total}, {self.timing()}"

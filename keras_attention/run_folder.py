@@ -244,11 +244,24 @@ def check_file(path, digest, recorded_in, remedy=OVERWRITE):
 # --- the history ---------------------------------------------------------------------------------
 
 
+def _history_names(rows):
+    """Epoch first, then the metrics in sorted order (as Keras' CSVLogger orders them)."""
+    return ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
+
+
+def history_columns(rows):
+    """History rows as `{column: [values]}` (NaN where an epoch has no value)."""
+    return {
+        key: [row.get(key) if row.get(key) is not None else float("nan") for row in rows]
+        for key in _history_names(rows)
+    }
+
+
 def history_text(rows):
     """CSV text of history rows (`{"epoch": int, metric: float or None}`), as Keras'
     CSVLogger writes it: epoch first, then the metrics in sorted order, NA where an epoch has
     no value."""
-    columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
+    columns = _history_names(rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)

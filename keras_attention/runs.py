@@ -64,7 +64,7 @@ class Run:
             raise ConfigError(f"format: unknown format {format!r}; expected one of {FORMATS}")
         if format == "keras":
             serving = self.serving_model()
-            return np.concatenate([_batch_predict(serving.predict, x) for x in _groups(raw_images)])
+            return np.concatenate([serving.predict(x, verbose=0) for x in _groups(raw_images)])
         directory = self.export_dir
         if directory is None or not os.path.isdir(directory):
             raise ConfigError(
@@ -74,20 +74,16 @@ class Run:
         if format == "saved_model":
             import tensorflow as tf
 
-            served = tf.saved_model.load(os.path.join(directory, "saved_model")).serve
+            served = tf.saved_model.load(os.path.join(directory, catalog.export_file(format))).serve
             return np.concatenate([np.asarray(served(tf.constant(x))) for x in _groups(raw_images)])
         from keras_attention import export
 
-        path = os.path.join(directory, f"model_{format.removeprefix('tflite_')}.tflite")
+        path = os.path.join(directory, catalog.export_file(format))
         if not os.path.exists(path):
             raise ConfigError(f"format: {path!r} was not exported (see export --modes)")
         with open(path, "rb") as handle:
             interpreter, _ = export.tflite_interpreter(handle.read())
         return np.concatenate([export.run_tflite(interpreter, x) for x in _groups(raw_images)])
-
-
-def _batch_predict(predict, images):
-    return predict(images, verbose=0)
 
 
 def _groups(images):

@@ -52,15 +52,6 @@ from keras_attention.run_folder import (
 __all__ = ["TrainConfig", "train"]
 
 
-def history_columns(rows):
-    """History rows as `{column: [values]}` (NaN where an epoch has no value)."""
-    columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
-    return {
-        key: [row.get(key) if row.get(key) is not None else float("nan") for row in rows]
-        for key in columns
-    }
-
-
 def plot_history(history, path):
     """Loss and accuracy curves of a run, as a PNG (written atomically)."""
     from keras_attention.figures import new_figure
@@ -250,7 +241,7 @@ def _run(plan, strategy, folder, log, started, extra_callbacks):
     parity_inputs = next(iter(test_data))[0].numpy()[:16]
     tflite = export.export_tflite(inference, folder.path(TFLITE), parity_inputs)
     if commit.rows:
-        plot_history(history_columns(commit.rows), folder.path(CURVES))
+        plot_history(run_folder.history_columns(commit.rows), folder.path(CURVES))
     metrics = {
         "accuracy": float(results.get("main_accuracy", results.get("accuracy"))),
         "loss": float(results["loss"]),

@@ -314,7 +314,7 @@ class TrialDisplay(oracle_module.Display):
         score = "no score" if trial.score is None else f"{trial.score:.4f}"
         best = self.oracle.get_best_trials(1)
         best_text = f"; best {best[0].score:.4f} (trial {best[0].trial_id})" if best else ""
-        status = self.counter.status().split(", ", 1)[1] if self.max_trials else ""
+        status = self.counter.timing() if self.max_trials else ""
         print(
             f"trial {trial.trial_id} ({self._of(self.counter.done)}): "
             f"{self.oracle.objective.name} {score} in {progress.duration(taken)}{best_text}"
