@@ -40,11 +40,20 @@ BLOCKS = {
 # command line checks --attention-kwargs before a backend loads; tests/test_command_line.py
 # checks them against the classes' signatures.
 BLOCK_ARGUMENTS = {
-    "se": ("reduction", "use_bias", "pooling", "hidden_units", "data_format"),
+    "se": (
+        "reduction",
+        "use_bias",
+        "pooling",
+        "hidden_units",
+        "rd_divisor",
+        "activation",
+        "gate",
+        "data_format",
+    ),
     "ssa": ("squash", "groups", "epsilon", "momentum", "batchnorm", "data_format"),
     "spem": ("alpha", "data_format"),
     "cbam": ("reduction", "kernel_size", "pooling", "batchnorm", "data_format"),
-    "eca": ("kernel_size", "gamma", "b", "pooling", "data_format"),
+    "eca": ("kernel_size", "gamma", "b", "min_kernel_size", "pooling", "data_format"),
     "srm": ("epsilon", "batchnorm", "data_format"),
     "sge": ("groups", "epsilon", "data_format"),
     "coord": ("reduction", "min_units", "batchnorm", "data_format"),
@@ -66,8 +75,18 @@ MODEL_OPTIONS = {
         "batchnorm",
         "name",
     ),
-    "resnet": ("include_top", "data_format", "stride_on", "batchnorm", "name"),
-    "mobilenet_v2": ("include_top", "dropout", "data_format", "batchnorm", "name"),
+    "resnet": (
+        "include_top",
+        "data_format",
+        "stride_on",
+        "batchnorm",
+        "stem",
+        "stem_width",
+        "stem_pool",
+        "avg_down",
+        "name",
+    ),
+    "mobilenet_v2": ("include_top", "dropout", "data_format", "batchnorm", "layout", "name"),
 }
 BATCHNORMS = ("keras", "torch")
 
@@ -388,3 +407,69 @@ def check_cifar_depth(depth, block, owner="cifar_resnet"):
             f"{per_block * 18 + 2})"
         )
     return (depth - 2) // per_block
+
+
+# PyTorch checkpoint layouts `keras-attention convert` reads (`keras-attention list archs`):
+# family -> (pattern, examples, description). The pattern's groups are the family's settings.
+_DEPTHS = "|".join(str(depth) for depth in IMAGENET_BLOCKS)
+ARCHITECTURES = {
+    "torchvision:resnet": (
+        rf"torchvision:resnet({_DEPTHS})",
+        "torchvision:resnet50",
+        "torchvision's ResNet-18/34/50/101/152 (a bottleneck strides its 3x3)",
+    ),
+    "torchvision:mobilenet_v2": (
+        r"torchvision:mobilenet_v2",
+        "torchvision:mobilenet_v2",
+        "torchvision's MobileNetV2 (width 1.0)",
+    ),
+    "timm:resnet": (
+        rf"timm:(se|eca)?resnet({_DEPTHS})(d|t)?",
+        "timm:resnet50, timm:seresnet50, timm:ecaresnet50d, timm:resnet50t",
+        "timm's ResNets with SE or ECA; 'd': deep stem and average-pool shortcuts, 't': the "
+        "tiered deep stem",
+    ),
+    "timm:legacy_seresnet": (
+        rf"timm:legacy_seresnet({_DEPTHS})",
+        "timm:legacy_seresnet50",
+        "the SE authors' ImageNet SE-ResNets (Caffe layout), as timm's legacy_seresnet*",
+    ),
+    "spem:resnet": (
+        r"spem:resnet(\d+)",
+        "spem:resnet164",
+        "the SPEM code's CIFAR ResNet with SPEM (bottleneck depths 9n+2: 83, 164, ...), "
+        "models/spem.py",
+    ),
+    "ssa:resnet": (
+        rf"ssa:resnet({_DEPTHS})",
+        "ssa:resnet50",
+        "the SSA code's SSA-ResNet (official_SSANet.py; its unused 1x1 convolution is not read)",
+    ),
+    "se_r:seresnet": (
+        rf"se_r:seresnet({_DEPTHS})",
+        "se_r:seresnet50",
+        "the CIFAR SE-ResNet the SE-R code builds on (pytorch-cifar100 models/senet.py; the "
+        "reduction is read from the checkpoint)",
+    ),
+}
+# The classifier's module name in each layout's state dict (its rows are the classes).
+ARCHITECTURE_CLASSIFIERS = {
+    "timm:legacy_seresnet": "last_linear",
+    "torchvision:mobilenet_v2": "classifier.1",
+    "se_r:seresnet": "linear",
+}
+
+
+def parse_architecture(name):
+    """`(family, groups)` for a checkpoint layout name such as `timm:seresnet50`; a
+    ValueError naming it and the accepted names otherwise."""
+    for family, (pattern, _, _) in ARCHITECTURES.items():
+        match = re.fullmatch(pattern, str(name))
+        if match:
+            return family, match.groups()
+    examples = [example for _, example, _ in ARCHITECTURES.values()]
+    known = [e.strip() for line in examples for e in line.split(",")]
+    raise ValueError(
+        f"arch: unknown architecture {name!r}{suggest(str(name), known)}; expected one of "
+        f"{'; '.join(examples)} (keras-attention list archs)"
+    )

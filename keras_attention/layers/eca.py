@@ -7,10 +7,11 @@ from keras_attention.layers.base import AttentionBlock, check_integer, check_num
 from keras_attention.layers.pooling import GlobalPooling
 
 
-def eca_kernel_size(channels, gamma=2, b=1):
-    """ECA's adaptive kernel size: the odd number nearest above `|log2(C) / gamma + b / gamma|`."""
+def eca_kernel_size(channels, gamma=2, b=1, minimum=1):
+    """ECA's adaptive kernel size: the odd number nearest above `|log2(C) / gamma + b / gamma|`,
+    at least `minimum` (timm's EcaModule uses 3)."""
     t = int(abs((math.log2(channels) + b) / gamma))
-    return t if t % 2 else t + 1
+    return max(t if t % 2 else t + 1, minimum)
 
 
 class ChannelConvolution(keras.layers.Conv1D):
@@ -51,6 +52,8 @@ class ECA(AttentionBlock):
     Args:
         kernel_size: size k of the 1-D convolution; `None` derives it from the channels.
         gamma, b: constants of the adaptive kernel size (2 and 1).
+        min_kernel_size: the smallest adaptive kernel size: 1 in the paper's code, 3 in
+            timm's EcaModule (with gamma 2 and b 1 they differ below 8 channels).
         pooling: pooling mode (`"avg"` as in the paper; `"max"`, `"min"`, `"mix"`).
         data_format: `"channels_last"` or `"channels_first"`.
 
@@ -67,7 +70,16 @@ class ECA(AttentionBlock):
     (3, 1, 1)
     """
 
-    def __init__(self, kernel_size=None, gamma=2, b=1, pooling="avg", data_format=None, **kwargs):
+    def __init__(
+        self,
+        kernel_size=None,
+        gamma=2,
+        b=1,
+        min_kernel_size=1,
+        pooling="avg",
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(data_format=data_format, **kwargs)
         check_integer(layer_label(self), "kernel_size", kernel_size, allow_none=True)
         if kernel_size is not None and kernel_size % 2 == 0:
@@ -77,6 +89,8 @@ class ECA(AttentionBlock):
             )
         check_number(layer_label(self), "gamma", gamma, low=1e-12)
         check_number(layer_label(self), "b", b)
+        check_integer(layer_label(self), "min_kernel_size", min_kernel_size)
+        self.min_kernel_size = min_kernel_size
         self.kernel_size = kernel_size
         self.gamma = gamma
         self.b = b
@@ -87,7 +101,9 @@ class ECA(AttentionBlock):
 
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
-        size = self.kernel_size or eca_kernel_size(channels, self.gamma, self.b)
+        size = self.kernel_size or eca_kernel_size(
+            channels, self.gamma, self.b, self.min_kernel_size
+        )
         self.pool.build(input_shape)
         self.conv = ChannelConvolution(size, dtype=self.statistics_policy(), name="conv")
         self.conv.build((None, channels, 1))
@@ -106,6 +122,7 @@ class ECA(AttentionBlock):
                 "kernel_size": self.kernel_size,
                 "gamma": self.gamma,
                 "b": self.b,
+                "min_kernel_size": self.min_kernel_size,
                 "pooling": self.pooling,
             }
         )

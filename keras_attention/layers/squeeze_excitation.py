@@ -4,13 +4,22 @@ from keras import ops
 from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
 from keras_attention.layers.pooling import GlobalPooling, check_pooling_mode
 
+GATES = ("sigmoid", "hard_sigmoid")
+
+
+def make_divisible(value, divisor):
+    """timm's `make_divisible(v, divisor, round_limit=0)`: `value` rounded to the nearest
+    multiple of `divisor`, at least `divisor` (timm/layers/helpers.py)."""
+    return max(divisor, int(value + divisor / 2) // divisor * divisor)
+
 
 @keras.saving.register_keras_serializable(package="keras_attention")
 class SqueezeExcitation(AttentionBlock):
     """Squeeze-and-Excitation block (Hu et al., 2018), optionally fed a context vector (SE-R).
 
     `z = pool(x)`, `s = sigmoid(W2 relu(W1 z + b1) + b2)`, output `s * x` per channel, with
-    `W1: C -> C / reduction` and `W2: C / reduction -> C`.
+    `W1: C -> C / reduction` and `W2: C / reduction -> C`. The gate (`hard_sigmoid`:
+    `relu6(v + 3) / 6`) and the hidden activation are options, as in timm's `SEModule`.
 
     With a context input `t` of shape `(batch, n)` (the SE-R block, where `t` is an auxiliary
     classifier's result), `t` is concatenated to the squeeze vector before the first layer:
@@ -24,6 +33,11 @@ class SqueezeExcitation(AttentionBlock):
         use_bias: whether both fully connected layers have biases.
         pooling: a pooling mode (`"avg"`, `"max"`, `"min"`, `"mix"`) or a tuple of modes.
         hidden_units: number of hidden units; overrides `reduction` when given.
+        rd_divisor: round the hidden width `C / reduction` to the nearest multiple of this
+            (at least one multiple), as timm does (its SE-ResNets use 8); None keeps
+            `C // reduction` (the SE paper's code).
+        activation: the hidden layer's activation (a Keras activation name).
+        gate: `"sigmoid"` or `"hard_sigmoid"`.
         data_format: `"channels_last"` or `"channels_first"`.
 
     Call arguments:
@@ -46,6 +60,9 @@ class SqueezeExcitation(AttentionBlock):
         use_bias=True,
         pooling="avg",
         hidden_units=None,
+        rd_divisor=None,
+        activation="relu",
+        gate="sigmoid",
         data_format=None,
         **kwargs,
     ):
@@ -57,6 +74,18 @@ class SqueezeExcitation(AttentionBlock):
             check_pooling_mode(mode, layer_label(self))
         check_integer(layer_label(self), "reduction", reduction)
         check_integer(layer_label(self), "hidden_units", hidden_units, allow_none=True)
+        check_integer(layer_label(self), "rd_divisor", rd_divisor, allow_none=True)
+        if gate not in GATES:
+            raise ValueError(f"{layer_label(self)}: gate must be one of {GATES}, got {gate!r}.")
+        try:
+            keras.activations.get(activation)
+        except ValueError as error:
+            raise ValueError(
+                f"{layer_label(self)}: unknown activation {activation!r} ({error})"
+            ) from None
+        self.rd_divisor = rd_divisor
+        self.activation = activation
+        self.gate_name = gate
         self.reduction = reduction
         self.use_bias = bool(use_bias)
         self.pooling = modes[0] if len(modes) == 1 else modes
@@ -83,12 +112,17 @@ class SqueezeExcitation(AttentionBlock):
                     f"{tuple(inputs_shape)}."
                 )
             self.context_units = int(context_shape[-1])
-        hidden = self.hidden_units or max(1, channels // self.reduction)
+        if self.hidden_units:
+            hidden = self.hidden_units
+        elif self.rd_divisor:
+            hidden = make_divisible(channels / self.reduction, self.rd_divisor)
+        else:
+            hidden = max(1, channels // self.reduction)
         policy = self.statistics_policy()
         for pool in self.pools:
             pool.build(inputs_shape)
         self.squeeze = keras.layers.Dense(
-            hidden, activation="relu", use_bias=self.use_bias, dtype=policy, name="squeeze"
+            hidden, activation=self.activation, use_bias=self.use_bias, dtype=policy, name="squeeze"
         )
         self.squeeze.build((None, channels + self.context_units))
         self.excite = keras.layers.Dense(
@@ -117,6 +151,9 @@ class SqueezeExcitation(AttentionBlock):
                 z = ops.concatenate([z, ops.cast(context, z.dtype)], axis=-1)
             z = self.excite(self.squeeze(z))
             logits = z if logits is None else logits + z
+        if self.gate_name == "hard_sigmoid":
+            # relu6(v + 3) / 6, PyTorch's Hardsigmoid (Keras' hard_sigmoid is the same).
+            return ops.hard_sigmoid(logits)
         return ops.sigmoid(logits)
 
     def _check_context(self, x, context):
@@ -154,6 +191,9 @@ class SqueezeExcitation(AttentionBlock):
                 "use_bias": self.use_bias,
                 "pooling": self.pooling,
                 "hidden_units": self.hidden_units,
+                "rd_divisor": self.rd_divisor,
+                "activation": self.activation,
+                "gate": self.gate_name,
             }
         )
         return config

@@ -22,6 +22,13 @@ def make_divisible(value, divisor=8):
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
+# BatchNorm constants and padding: Keras' applications (TF-slim) and torchvision's.
+LAYOUTS = {
+    "keras": dict(bn_epsilon=1e-3, bn_momentum=0.999, symmetric_padding=False),
+    "torch": dict(bn_epsilon=1e-5, bn_momentum=0.9, symmetric_padding=True),
+}
+
+
 def _relu6(name):
     return keras.layers.ReLU(6.0, name=name)
 
@@ -57,11 +64,14 @@ def mobilenet_v2(
     data_format=None,
     attention_kwargs=None,
     batchnorm="keras",
+    layout="keras",
     name=None,
 ):
     """MobileNetV2 with a width multiplier, laid out as `keras.applications.MobileNetV2`
     (same channel rounding, TensorFlow "same" padding, BatchNorm epsilon 1e-3), so that without
-    attention its trainable parameters equal Keras' own (3,504,872 at alpha 1.0).
+    attention its trainable parameters equal Keras' own (3,504,872 at alpha 1.0);
+    `layout="torch"` pads strided convolutions symmetrically and uses BatchNorm epsilon
+    1e-5, as torchvision's MobileNetV2 (the same parameters, other outputs).
 
     Args:
         alpha: width multiplier.
@@ -75,6 +85,7 @@ def mobilenet_v2(
         attention_kwargs: arguments for every attention block.
         batchnorm: `"keras"` or `"torch"`: the moving-variance update of every BatchNormalization,
             the blocks' included (`"torch"`: PyTorch's unbiased update).
+        layout: `"keras"` or `"torch"` (torchvision's padding and BatchNorm constants).
 
     Example:
 
@@ -84,13 +95,9 @@ def mobilenet_v2(
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
         raise ValueError(f"mobilenet_v2: alpha (the width multiplier) must be > 0, got {alpha!r}.")
     check_classes("mobilenet_v2", num_classes)
-    b = Builder(
-        data_format,
-        bn_epsilon=1e-3,
-        bn_momentum=0.999,
-        symmetric_padding=False,
-        batchnorm=batchnorm,
-    )
+    if layout not in LAYOUTS:
+        raise ValueError(f"mobilenet_v2: layout must be one of {tuple(LAYOUTS)}, got {layout!r}.")
+    b = Builder(data_format, batchnorm=batchnorm, **LAYOUTS[layout])
     spec = AttentionSpec(
         attention, b.data_format, defaults={"batchnorm": batchnorm}, kwargs=attention_kwargs
     )

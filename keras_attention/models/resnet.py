@@ -30,6 +30,7 @@ def residual_block(
     relu_before_attention=False,
     context=None,
     stride_on="3x3",
+    avg_down=False,
 ):
     """Post-activation residual block: convs -> BN -> attention -> + shortcut -> ReLU.
 
@@ -40,7 +41,9 @@ def residual_block(
     changes. `conv_bias` and `relu_before_attention` reproduce the SE-R paper's code, whose
     convolutions have biases and whose branch ends BN -> ReLU before the SE block.
     `stride_on="1x1"` strides a bottleneck's first 1x1 convolution (the original ResNet and
-    Caffe SENet layout) instead of its 3x3 (torchvision's "v1.5").
+    Caffe SENet layout) instead of its 3x3 (torchvision's "v1.5"). `avg_down` makes a
+    strided shortcut a 2x2 average pool (ceil mode, padding not counted) then a 1x1
+    convolution with stride 1 (timm's `avg_down`, the "d" ResNets).
     """
     specs = _branch_specs(planes, stride, bottleneck, stride_on)
     out_channels = specs[-1][0]
@@ -53,7 +56,17 @@ def residual_block(
     y = attend(y, attention, f"{name}_attention", context)
     shortcut = x
     if stride != 1 or b.channels(x) != out_channels:
-        shortcut = b.conv(x, out_channels, 1, stride, use_bias=conv_bias, name=f"{name}_down")
+        step = stride
+        if avg_down and stride > 1:
+            # 'same' pads only where a window would overhang, and divides by the values it
+            # covers: PyTorch's AvgPool2d(2, s, ceil_mode=True, count_include_pad=False).
+            shortcut = keras.layers.AveragePooling2D(
+                stride, stride, "same", data_format=b.data_format, name=f"{name}_down_pool"
+            )(shortcut)
+            step = 1
+        shortcut = b.conv(
+            shortcut, out_channels, 1, step, use_bias=conv_bias, name=f"{name}_down"
+        )
         shortcut = b.batch_norm(shortcut, name=f"{name}_down_bn")
     y = keras.layers.Add(name=f"{name}_add")([shortcut, y])
     return keras.layers.ReLU(name=f"{name}_out")(y)
@@ -183,6 +196,10 @@ def resnet(
     attention_kwargs=None,
     stride_on="1x1",
     batchnorm="keras",
+    stem="7x7",
+    stem_width=32,
+    stem_pool="padded",
+    avg_down=False,
     name=None,
 ):
     """ImageNet ResNet-18/34/50/101/152, convolutions without bias as in the SE and SSA code.
@@ -201,6 +218,16 @@ def resnet(
         data_format: `"channels_last"` or `"channels_first"`.
         attention_kwargs: arguments for every attention block (SE's default reduction is 16).
         stride_on: `"1x1"` or `"3x3"`: which convolution of a bottleneck strides.
+        stem: `"7x7"` (one 7x7 convolution, stride 2), `"deep"` (three 3x3 convolutions of
+            `stem_width`, `stem_width` and 64 filters, the first with stride 2: timm's "d"
+            ResNets) or `"deep_tiered"` (`3 * stem_width // 4`, `stem_width`, 64: the "t"
+            ResNets).
+        stem_width: the first two widths of a deep stem (timm: 32).
+        stem_pool: the stem's 3x3 max pool with stride 2: `"padded"` (PyTorch's padding 1,
+            torchvision and timm) or `"ceil"` (no padding, ceil mode: the Caffe SENet's
+            `pool0`, timm's `legacy_seresnet*`).
+        avg_down: strided shortcuts average-pool then apply a 1x1 convolution of stride 1
+            (timm's "d" and "t" ResNets).
         batchnorm: `"keras"` or `"torch"`: the moving-variance update of every BatchNormalization,
             the blocks' included (`"torch"`, PyTorch's unbiased update, trains as the
             authors' PyTorch code; `keras_attention.papers` presets use it).
@@ -214,15 +241,19 @@ def resnet(
         raise ValueError(f"resnet: depth must be one of {sorted(IMAGENET_BLOCKS)}, got {depth}.")
     check_classes("resnet", num_classes)
     block, counts = IMAGENET_BLOCKS[depth]
+    if stem_pool not in STEM_POOLS:
+        raise ValueError(f"resnet: stem_pool must be one of {STEM_POOLS}, got {stem_pool!r}.")
     b = Builder(data_format, batchnorm=batchnorm)
     inputs = keras.Input(input_shape)
-    x = b.conv(inputs, 64, 7, 2, name="stem_conv")
-    x = keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
+    x = _stem(b, inputs, stem, stem_width)
     spec = AttentionSpec(
         attention, b.data_format, defaults={"batchnorm": batchnorm}, kwargs=attention_kwargs
     )
-    # Max pool with PyTorch's symmetric padding of 1 (after ReLU, zeros never win the max).
-    x = keras.layers.ZeroPadding2D(1, data_format=b.data_format, name="stem_pool_pad")(x)
+    # After ReLU, zero padding never wins the max: PyTorch's padding 1 both sides, or ceil
+    # mode's one extra row and column at the bottom and right (which equals it whatever the
+    # input's parity).
+    pad = 1 if stem_pool == "padded" else ((0, 1), (0, 1))
+    x = keras.layers.ZeroPadding2D(pad, data_format=b.data_format, name="stem_pool_pad")(x)
     x = keras.layers.MaxPooling2D(3, 2, data_format=b.data_format, name="stem_pool")(x)
     x = residual_stages(
         b,
@@ -232,7 +263,29 @@ def resnet(
         bottleneck=block == "bottleneck",
         attention=spec,
         stride_on=stride_on,
+        avg_down=avg_down,
     )
     outputs = _classifier(b, x, include_top, num_classes)
     tag = f"_{spec.tag}" if spec else ""
     return keras.Model(inputs, outputs, name=name or f"resnet{depth}{tag}")
+
+
+STEMS = ("7x7", "deep", "deep_tiered")
+STEM_POOLS = ("padded", "ceil")
+
+
+def _stem(b, inputs, stem, width):
+    """The convolutions before the max pool, ending in BN and ReLU, 64 channels at stride 2."""
+    if stem == "7x7":
+        x = b.conv(inputs, 64, 7, 2, name="stem_conv")
+        return keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
+    if stem not in STEMS:
+        raise ValueError(f"resnet: stem must be one of {STEMS}, got {stem!r}.")
+    check_classes("resnet (stem_width)", width)
+    first = 3 * (width // 4) if stem == "deep_tiered" else width
+    x = inputs
+    for i, (filters, stride) in enumerate(((first, 2), (width, 1)), start=1):
+        x = b.conv(x, filters, 3, stride, name=f"stem_conv{i}")
+        x = keras.layers.ReLU(name=f"stem_relu{i}")(b.batch_norm(x, name=f"stem_bn{i}"))
+    x = b.conv(x, 64, 3, name="stem_conv")
+    return keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))

@@ -1,0 +1,489 @@
+"""PyTorch checkpoints into this package's networks, exactly.
+
+`from_torch(arch, checkpoint)` builds the network `arch` names (`keras-attention list archs`)
+with this package's factories, laid out as the checkpoint's code lays it out (padding, strides,
+stems, shortcuts, BatchNorm epsilon, the blocks' hidden widths and kernel sizes), and copies
+every tensor of the state dict into it. A key the network lacks, a key the checkpoint lacks and
+a tensor of another shape are errors that name the key; nothing is approximated.
+
+Checkpoints are `.pth`/`.pt`/`.bin` files (read with `torch.load(weights_only=True)`),
+`.safetensors` files (read with the `safetensors` package and NumPy, no PyTorch), or a state
+dict already in memory (tensors or arrays by key).
+
+Layout rules (PyTorch -> Keras): a Conv2d weight `(O, I, kh, kw)` becomes `(kh, kw, I, O)`; a
+depthwise one `(C, 1, kh, kw)` becomes `(kh, kw, C, 1)`; a Linear weight is transposed (a 1x1
+Conv2d used as a fully connected layer, as in timm's SE, is too); a Conv1d weight `(O, I, k)`
+becomes `(k, I, O)`; BatchNorm's weight, bias, running mean and variance become gamma, beta,
+moving mean and variance (`num_batches_tracked` has no counterpart and is not read).
+"""
+
+import dataclasses
+import os
+
+import keras
+import numpy as np
+
+from keras_attention import catalog
+from keras_attention.errors import ConfigError, DataError
+from keras_attention.layers.eca import ECA
+from keras_attention.layers.spem import SPEM
+from keras_attention.layers.squash_spatial_attention import SquashSpatialAttention
+from keras_attention.layers.squeeze_excitation import SqueezeExcitation
+from keras_attention.models.common import check_classes
+from keras_attention.models.mobilenet_v2 import INVERTED_RESIDUAL_SETTINGS, mobilenet_v2
+from keras_attention.models.resnet import cifar_resnet, resnet
+from keras_attention.models.se_resnet import cifar_se_resnet
+
+SPEM_WEIGHTS = ("w1", "b1", "w2", "b2")
+
+
+class ConversionError(DataError):
+    """The checkpoint does not fit the architecture: the message names the keys."""
+
+
+# How a PyTorch tensor becomes a Keras variable: (to Keras, the PyTorch shape of a Keras shape).
+_LAYOUTS = {
+    "conv": (lambda w: w.transpose(2, 3, 1, 0), lambda s: (s[3], s[2], s[0], s[1])),
+    "depthwise": (lambda w: w.transpose(2, 3, 0, 1), lambda s: (s[2], s[3], s[0], s[1])),
+    "linear": (lambda w: w.reshape(w.shape[:2]).T, lambda s: (s[1], s[0])),
+    "conv1d": (lambda w: w.transpose(2, 1, 0), lambda s: (s[2], s[1], s[0])),
+    "vector": (lambda w: w, lambda s: tuple(s)),
+    # A per-channel parameter stored as (1, C, 1, 1) to broadcast over NCHW maps (SPEM).
+    "channel": (lambda w: w.reshape(-1), lambda s: (1, s[0], 1, 1)),
+}
+
+
+@dataclasses.dataclass
+class Tensor:
+    """One state-dict key and the Keras variable it fills."""
+
+    key: str
+    variable: object
+    layout: str
+
+    def torch_shape(self):
+        return _LAYOUTS[self.layout][1](tuple(self.variable.shape))
+
+    def fits(self, shape):
+        expected = self.torch_shape()
+        if self.layout == "linear" and len(shape) == 4:  # a 1x1 convolution as a linear layer
+            return tuple(shape) == (*expected, 1, 1)
+        return tuple(shape) == expected
+
+    def value(self, array):
+        return _LAYOUTS[self.layout][0](np.asarray(array))
+
+
+def layer_tensors(layer, prefix, names=("fc1", "fc2")):
+    """The `Tensor`s of one Keras layer under the PyTorch module name `prefix`.
+
+    `names` are the module names of an SE block's two fully connected layers (timm and the
+    SE authors' code: `fc1`, `fc2`).
+    """
+    if isinstance(layer, keras.layers.BatchNormalization):
+        pairs = zip(("weight", "bias", "running_mean", "running_var"), layer.weights, strict=True)
+        return [Tensor(f"{prefix}.{key}", variable, "vector") for key, variable in pairs]
+    if isinstance(layer, keras.layers.DepthwiseConv2D):
+        found = [Tensor(f"{prefix}.weight", layer.kernel, "depthwise")]
+    elif isinstance(layer, keras.layers.Conv2D):
+        found = [Tensor(f"{prefix}.weight", layer.kernel, "conv")]
+    elif isinstance(layer, keras.layers.Dense):
+        found = [Tensor(f"{prefix}.weight", layer.kernel, "linear")]
+    elif isinstance(layer, SqueezeExcitation):
+        squeeze, excite = names
+        return [
+            *layer_tensors(layer.squeeze, f"{prefix}.{squeeze}"),
+            *layer_tensors(layer.excite, f"{prefix}.{excite}"),
+        ]
+    elif isinstance(layer, ECA):
+        return [Tensor(f"{prefix}.conv.weight", layer.conv.kernel, "conv1d")]
+    elif isinstance(layer, SPEM):  # the parameters sit on the SPEM code's block itself
+        found = [Tensor(f"{prefix}.{n}", getattr(layer, n), "channel") for n in SPEM_WEIGHTS]
+        return [*found, Tensor(f"{prefix}.p", layer.pooling.mix_weights, "vector")]
+    elif isinstance(layer, SquashSpatialAttention):
+        return layer_tensors(layer.norm, f"{prefix}.bn")
+    else:
+        raise ConfigError(
+            f"convert: no PyTorch layout for {type(layer).__name__} layer '{layer.name}'"
+        )
+    if getattr(layer, "use_bias", False):
+        found.append(Tensor(f"{prefix}.bias", layer.bias, "vector"))
+    return found
+
+
+# --- reading checkpoints -------------------------------------------------------------------------
+
+
+def read_state_dict(checkpoint):
+    """`{key: numpy array}` from a file or a state dict in memory.
+
+    A training checkpoint's dict (`{"state_dict": ...}`, `{"model": ...}`) is unwrapped, and
+    the `module.` prefix `DataParallel` adds is removed.
+    """
+    if isinstance(checkpoint, (str, os.PathLike)):
+        state = _read_file(os.fspath(checkpoint))
+    elif isinstance(checkpoint, dict):
+        state = checkpoint
+    else:
+        raise ConfigError(
+            f"convert: checkpoint must be a file path or a state dict, got "
+            f"{type(checkpoint).__name__}"
+        )
+    for wrapper in ("state_dict", "model", "state_dict_ema"):
+        if isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+            break
+    arrays = {}
+    for key, value in state.items():
+        if hasattr(value, "detach"):  # a torch.Tensor
+            value = value.detach().cpu().numpy()
+        if isinstance(value, np.ndarray):
+            arrays[key] = value
+    if arrays and all(key.startswith("module.") for key in arrays):
+        arrays = {key.removeprefix("module."): value for key, value in arrays.items()}
+    if not arrays:
+        raise ConversionError(f"convert: {checkpoint!r} holds no tensors")
+    return arrays
+
+
+def _read_file(path):
+    if not os.path.isfile(path):
+        raise ConfigError(f"convert: no checkpoint file {path!r}")
+    if path.endswith(".safetensors"):
+        try:
+            from safetensors.numpy import load_file
+        except ImportError:
+            raise ConfigError(
+                "convert: reading .safetensors needs the safetensors package: pip install "
+                "'keras-cnn-attention[convert]'"
+            ) from None
+        try:
+            return load_file(path)
+        except Exception as error:
+            raise ConversionError(
+                f"convert: {path} is damaged or not safetensors ({error})"
+            ) from None
+    try:
+        import torch
+    except ImportError:
+        raise ConfigError(
+            f"convert: reading {os.path.basename(path)} needs PyTorch (pip install torch); "
+            ".safetensors files need only the safetensors package"
+        ) from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConversionError(
+            f"convert: {path} is damaged or not a checkpoint ({message})"
+        ) from None
+
+
+# --- the architectures ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Layout:
+    """A network built for a checkpoint and the PyTorch module names of its layers."""
+
+    model: keras.Model
+    modules: list  # (PyTorch module name, Keras layer) in state-dict order
+    classifier: str  # the module name of the classifier
+    ignored: tuple = ()  # key suffixes the code holds but never uses
+    se_names: tuple = ("fc1", "fc2")  # an SE block's two layers (pytorch-cifar100: 0, 2)
+
+
+def _classifier(family):
+    return catalog.ARCHITECTURE_CLASSIFIERS.get(family, "fc")
+
+
+def _head_classes(family, state):
+    weight = state.get(f"{_classifier(family)}.weight")
+    return None if weight is None else int(weight.shape[0])
+
+
+def _block_modules(layer, ours, theirs, convs, attention=None):
+    """A post-activation block's convolutions, BatchNorms and block, in PyTorch's names."""
+    modules = []
+    for i in range(1, convs + 1):
+        modules.append((f"{theirs}.conv{i}", layer(f"{ours}_conv{i}")))
+        modules.append((f"{theirs}.bn{i}", layer(f"{ours}_bn{i}")))
+    if attention is not None:
+        modules.append((attention, layer(f"{ours}_attention")))
+    return modules
+
+
+def _has(model, name):
+    return any(layer.name == name for layer in model.layers)
+
+
+def _resnet_layout(family, groups, num_classes, input_shape, state):
+    """torchvision's, timm's and the SE authors' (legacy) ImageNet ResNets."""
+    legacy = family == "timm:legacy_seresnet"
+    if legacy:
+        block, depth, variant = "se", int(groups[0]), None
+    elif family == "torchvision:resnet":
+        block, depth, variant = None, int(groups[0]), None
+    else:
+        block, depth, variant = groups[0], int(groups[1]), groups[2]
+    options = dict(stride_on="1x1" if legacy else "3x3")
+    if variant:
+        options.update(stem="deep" if variant == "d" else "deep_tiered", avg_down=True)
+    if legacy:
+        options.update(stem_pool="ceil")
+    kwargs = None
+    if block == "se" and not legacy:
+        kwargs = {"rd_divisor": 8}  # timm's SEModule rounds C / 16 to a multiple of 8
+    elif block == "eca":
+        kwargs = {"min_kernel_size": 3}  # timm's EcaModule: k >= 3
+    model = resnet(
+        depth,
+        attention=block,
+        num_classes=num_classes,
+        input_shape=input_shape,
+        attention_kwargs=kwargs,
+        **options,
+    )
+    layer = model.get_layer
+    modules = []
+    if variant:
+        for index, name in ((0, "stem_conv1"), (1, "stem_bn1"), (3, "stem_conv2")):
+            modules.append((f"conv1.{index}", layer(name)))
+        modules += [("conv1.4", layer("stem_bn2")), ("conv1.6", layer("stem_conv"))]
+        modules.append(("bn1", layer("stem_bn")))
+    else:
+        stem = "layer0." if legacy else ""
+        modules += [(f"{stem}conv1", layer("stem_conv")), (f"{stem}bn1", layer("stem_bn"))]
+    modules += _resnet_stages(model, depth, "se_module" if legacy else "se" if block else None)
+    if variant:  # downsample.0 is the average pool (or Identity): no tensors
+        modules = [(n.replace(".downsample.1", ".downsample.2"), m) for n, m in modules]
+        modules = [(n.replace(".downsample.0", ".downsample.1"), m) for n, m in modules]
+    classifier = _classifier(family)
+    modules.append((classifier, layer("predictions")))
+    return Layout(model, modules, classifier)
+
+
+def _resnet_stages(model, depth, attention, counts=None):
+    """`layerS.B.{convI,bnI}`, `layerS.B.ATTENTION` and `layerS.B.downsample.{0,1}`."""
+    block, counts = catalog.IMAGENET_BLOCKS[depth] if counts is None else counts
+    convs = 3 if block == "bottleneck" else 2
+    modules = []
+    for stage, count in enumerate(counts, start=1):
+        for index in range(count):
+            ours, theirs = f"stage{stage}_block{index + 1}", f"layer{stage}.{index}"
+            where = None if attention is None else f"{theirs}.{attention}".rstrip(".")
+            modules += _block_modules(model.get_layer, ours, theirs, convs, where)
+            if _has(model, f"{ours}_down"):
+                modules.append((f"{theirs}.downsample.0", model.get_layer(f"{ours}_down")))
+                modules.append((f"{theirs}.downsample.1", model.get_layer(f"{ours}_down_bn")))
+    return modules
+
+
+def _spem_layout(family, groups, num_classes, input_shape, state):
+    """The SPEM code's CIFAR ResNet (models/spem.py): SPEM's parameters on the block."""
+    depth = int(groups[0])
+    model = cifar_resnet(
+        depth, "spem", num_classes, block="bottleneck", input_shape=input_shape
+    )
+    n = catalog.check_cifar_depth(depth, "bottleneck")
+    layer = model.get_layer
+    modules = [("conv1", layer("stem_conv")), ("bn1", layer("stem_bn"))]
+    modules += _resnet_stages(model, depth, "", counts=("bottleneck", (n, n, n)))
+    modules.append(("fc", layer("predictions")))
+    return Layout(model, modules, "fc")
+
+
+def _ssa_layout(family, groups, num_classes, input_shape, state):
+    """The SSA code's SSA-ResNet (official_SSANet.py): torchvision's layout, `Salient` after
+    bn3; its `Salient.conv`, which `forward` never uses, is not read."""
+    depth = int(groups[0])
+    model = resnet(
+        depth, "ssa", num_classes, input_shape=input_shape, stride_on="3x3"
+    )
+    layer = model.get_layer
+    modules = [("conv1", layer("stem_conv")), ("bn1", layer("stem_bn"))]
+    modules += _resnet_stages(model, depth, "Salient")
+    modules.append(("fc", layer("predictions")))
+    return Layout(model, modules, "fc", ignored=(".Salient.conv.weight",))
+
+
+def _se_r_layout(family, groups, num_classes, input_shape, state):
+    """pytorch-cifar100's SE-ResNet (models/senet.py), which the SE-R code builds on:
+    `pre`, `stageS.B.residual.*`, `excitation.{0,2}`, `shortcut.{0,1}`, `linear`."""
+    depth = int(groups[0])
+    block, counts = catalog.IMAGENET_BLOCKS[depth]
+    excitation = state.get("stage1.0.excitation.0.weight")
+    reduction = 16  # the code's default
+    if excitation is not None and excitation.shape[0]:
+        reduction = max(1, int(excitation.shape[1]) // int(excitation.shape[0]))
+    model = cifar_se_resnet(
+        depth, "se", reduction, num_classes=num_classes, input_shape=input_shape
+    )
+    layer = model.get_layer
+    modules = [("pre.0", layer("stem_conv")), ("pre.1", layer("stem_bn"))]
+    convs = 3 if block == "bottleneck" else 2
+    for stage, count in enumerate(counts, start=1):
+        for index in range(count):
+            ours, theirs = f"stage{stage}_block{index + 1}", f"stage{stage}.{index}"
+            for i in range(convs):  # residual: conv, BN, ReLU per convolution
+                modules.append((f"{theirs}.residual.{3 * i}", layer(f"{ours}_conv{i + 1}")))
+                modules.append((f"{theirs}.residual.{3 * i + 1}", layer(f"{ours}_bn{i + 1}")))
+            modules.append((f"{theirs}.excitation", layer(f"{ours}_attention")))
+            if _has(model, f"{ours}_down"):
+                modules.append((f"{theirs}.shortcut.0", layer(f"{ours}_down")))
+                modules.append((f"{theirs}.shortcut.1", layer(f"{ours}_down_bn")))
+    modules.append(("linear", layer("main")))
+    return Layout(model, modules, "linear", se_names=("0", "2"))
+
+
+def _mobilenet_layout(family, groups, num_classes, input_shape, state):
+    """torchvision's MobileNetV2: `features.0` stem, `features.1-17` blocks, `features.18`."""
+    model = mobilenet_v2(num_classes=num_classes, input_shape=input_shape, layout="torch")
+    layer = model.get_layer
+    modules = [("features.0.0", layer("stem_conv")), ("features.0.1", layer("stem_bn"))]
+    block = 0
+    for expansion, _, repeats, _ in INVERTED_RESIDUAL_SETTINGS:
+        for _ in range(repeats):
+            theirs, ours = f"features.{block + 1}.conv", f"block{block}"
+            convs = [] if expansion == 1 else [("0.0", "expand"), ("0.1", "expand_bn")]
+            first = 0 if expansion == 1 else 1
+            convs += [(f"{first}.0", "depthwise"), (f"{first}.1", "depthwise_bn")]
+            convs += [(f"{first + 1}", "project"), (f"{first + 2}", "project_bn")]
+            modules += [(f"{theirs}.{index}", layer(f"{ours}_{name}")) for index, name in convs]
+            block += 1
+    modules += [("features.18.0", layer("head_conv")), ("features.18.1", layer("head_bn"))]
+    modules.append(("classifier.1", layer("predictions")))
+    return Layout(model, modules, "classifier.1")
+
+
+_LAYOUT_BUILDERS = {
+    "torchvision:resnet": _resnet_layout,
+    "timm:resnet": _resnet_layout,
+    "timm:legacy_seresnet": _resnet_layout,
+    "torchvision:mobilenet_v2": _mobilenet_layout,
+    "spem:resnet": _spem_layout,
+    "ssa:resnet": _ssa_layout,
+    "se_r:seresnet": _se_r_layout,
+}
+CIFAR_FAMILIES = ("spem:resnet", "se_r:seresnet")
+
+
+def default_input_shape(arch):
+    """The input the architecture was trained at: 32x32 for the CIFAR codes, 224x224 else."""
+    family, _ = _parse(arch)
+    return (32, 32, 3) if family in CIFAR_FAMILIES else (224, 224, 3)
+
+
+def layout(arch, num_classes=1000, input_shape=None, state=None):
+    """The network for `arch` (not yet loaded) and its PyTorch module names."""
+    family, groups = _parse(arch)
+    shape = tuple(input_shape or default_input_shape(arch))
+    return _LAYOUT_BUILDERS[family](family, groups, num_classes, shape, state or {})
+
+
+def expected_state_dict(arch, num_classes=1000, input_shape=None):
+    """`{key: PyTorch shape}` of the state dict `arch`'s checkpoints hold (BatchNorm's
+    `num_batches_tracked` and code the network never runs aside)."""
+    found = layout(arch, num_classes, input_shape)
+    return {t.key: t.torch_shape() for t in _tensors(found)}
+
+
+def _parse(arch):
+    try:
+        return catalog.parse_architecture(arch)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def _tensors(found):
+    return [t for name, layer in found.modules for t in layer_tensors(layer, name, found.se_names)]
+
+
+def _listing(keys, limit=8):
+    keys = sorted(keys)
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(keys[:limit]) + more
+
+
+def load_state_dict(found, state, arch, skip=()):
+    """Copies `state` into `found.model`, every key checked first; `skip` are module names
+    whose tensors are left as initialised (a classifier being replaced)."""
+    tensors = [t for t in _tensors(found) if not t.key.startswith(tuple(f"{s}." for s in skip))]
+    wanted = {t.key for t in tensors}
+    skipped = {k for k in state if k.startswith(tuple(f"{s}." for s in skip))}
+    missing = wanted - set(state)
+    unexpected = {
+        key
+        for key in set(state) - wanted - skipped
+        if not key.endswith(("num_batches_tracked", *found.ignored))
+    }
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing {len(missing)} key(s) the network needs: {_listing(missing)}")
+        if unexpected:
+            parts.append(
+                f"{len(unexpected)} unexpected key(s) the network does not have: "
+                f"{_listing(unexpected)}"
+            )
+        raise ConversionError(f"convert {arch}: the checkpoint does not fit; {'; '.join(parts)}")
+    for t in tensors:
+        shape = tuple(state[t.key].shape)
+        if not t.fits(shape):
+            raise ConversionError(
+                f"convert {arch}: {t.key} has shape {shape}; the network expects "
+                f"{t.torch_shape()}"
+            )
+    for t in tensors:
+        t.variable.assign(t.value(state[t.key]).astype(t.variable.dtype))
+    return found.model
+
+
+def from_torch(arch, checkpoint, num_classes=None, input_shape=None, log=None):
+    """A Keras model with the weights of a PyTorch checkpoint.
+
+    Args:
+        arch: the checkpoint's architecture, such as `"timm:seresnet50"`,
+            `"torchvision:resnet50"` or `"timm:legacy_seresnet50"` (`keras-attention list
+            archs`).
+        checkpoint: a `.pth`/`.pt`/`.bin` file (needs PyTorch), a `.safetensors` file (needs
+            the `safetensors` package, not PyTorch), or a state dict of tensors or arrays.
+        num_classes: the classifier's classes; None: the checkpoint's. Another number than the
+            checkpoint's leaves the classifier newly initialised (fine-tuning).
+        input_shape: the input shape without batch; spatial sizes may be None. Default:
+            the architecture's (`default_input_shape`).
+        log: optional callable for progress lines.
+
+    Returns:
+        A functional Keras model: it gives the PyTorch network's logits (eval mode) on the
+        same input in NHWC layout, and trains, fine-tunes, takes `attach_attention` and
+        exports like any factory model.
+
+    Example:
+
+    >>> model = from_torch("timm:seresnet50", "seresnet50.safetensors")
+    >>> model = from_torch("torchvision:resnet18", torch_model.state_dict(), num_classes=10)
+    """
+    family, groups = _parse(arch)
+    state = read_state_dict(checkpoint)
+    found_classes = _head_classes(family, state)
+    if num_classes is None:
+        if found_classes is None:
+            raise ConversionError(
+                f"convert {arch}: the checkpoint has no classifier to take the classes from; "
+                "give num_classes"
+            )
+        num_classes = found_classes
+    found = layout(arch, check_classes(f"convert {arch}", num_classes), input_shape, state)
+    skip = ()
+    if found_classes is not None and found_classes != num_classes:
+        skip = (found.classifier,)
+        if log:
+            log(
+                f"convert: the checkpoint's classifier has {found_classes} classes; a new one "
+                f"of {num_classes} is left initialised"
+            )
+    model = load_state_dict(found, state, arch, skip)
+    if log:
+        log(f"convert: {arch}: {len(state)} tensors into {model.name}")
+    return model
