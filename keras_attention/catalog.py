@@ -237,7 +237,14 @@ def objectives(model):
 
 # TFLite conversions of an export, and every format `predict` can run.
 TFLITE_MODES = ("float32", "float16", "dynamic_int8", "full_int8")
-EXPORT_FORMATS = ("keras", "saved_model", *(f"tflite_{mode}" for mode in TFLITE_MODES))
+EXPORT_FORMATS = (
+    "keras",
+    "saved_model",
+    *(f"tflite_{mode}" for mode in TFLITE_MODES),
+    "onnx",
+)
+# What `export --formats` chooses from (TFLite's modes are chosen with --modes).
+EXPORT_KINDS = ("keras", "saved_model", "tflite", "onnx")
 
 
 def export_file(format):
@@ -246,6 +253,8 @@ def export_file(format):
         return "model.keras"
     if format == "saved_model":
         return "saved_model"
+    if format == "onnx":
+        return "model.onnx"
     return f"model_{format.removeprefix('tflite_')}.tflite"
 
 

@@ -7,21 +7,23 @@ a bad one ends the command with one line on standard error and exit status 2.
 
 import argparse
 import errno
+import math
 import os
 import sys
 
-from keras_attention.catalog import TFLITE_MODES  # names only: no backend
+from keras_attention.catalog import EXPORT_KINDS, TFLITE_MODES  # names only: no backend
 
 PROG = "keras-attention"
 COMMANDS = {
     "train": "train a model with a recipe on a data set (the default command)",
     "tune": "search hyperparameters with Keras Tuner (aux loss weights, reduction, block, ...)",
-    "export": "export a finished run to .keras, SavedModel and TFLite, checked and scored",
+    "export": "export a finished run to .keras, SavedModel, TFLite and ONNX, checked and scored",
     "predict": "classify image files with a finished run or its export (top-k classes)",
     "evaluate": "accuracy and loss of a finished run on a split of its or another data set",
     "compare": "train one backbone with several blocks over seeds; table and plot",
     "reproduce": "build or train the rows of a paper's table beside the paper's figures",
-    "list": "list the blocks, models, data sets, recipes and paper tables",
+    "convert": "convert a PyTorch checkpoint (torchvision, timm, the papers' code) to .keras",
+    "list": "list the blocks, models, data sets, recipes, paper tables, archs and presets",
     "profile": "print a model's parameters and multiply-accumulates, layer by layer",
 }
 DESCRIPTION = (
@@ -603,12 +605,17 @@ def tune_command(argv):
 def export_parser():
     p = Parser(
         prog=f"{PROG} export",
-        description="Export a finished run to RUN_DIR/export: model.keras, a SavedModel and "
-        "TFLite models that take raw images (the run's resizing and normalisation inside), "
-        "labels.txt and export.json; each format is checked against the Keras model and "
-        "scored on the run's test set.",
+        description="Export a finished run to RUN_DIR/export: model.keras, a SavedModel, "
+        "TFLite models and model.onnx that take raw images (the run's resizing and "
+        "normalisation inside), labels.txt and export.json; each format is checked against "
+        "the Keras model and scored on the run's test set.",
     )
     p.add_argument("run_dir", help="the --output-dir of a finished training run")
+    p.add_argument(
+        "--formats",
+        default=",".join(EXPORT_KINDS),
+        help="formats, comma separated (default: %(default)s; model.keras is always written)",
+    )
     p.add_argument(
         "--modes",
         default=",".join(TFLITE_MODES),
@@ -620,6 +627,16 @@ def export_parser():
 
 def export_command(argv):
     args = export_parser().parse_args(argv)
+    formats = tuple(f for f in args.formats.split(",") if f)
+    wrong = [f for f in formats if f not in EXPORT_KINDS]
+    if wrong or not formats:
+        from keras_attention.catalog import suggest
+
+        hint = suggest(wrong[0], EXPORT_KINDS) if wrong else ""
+        raise UsageError(
+            f"{PROG} export: error: --formats: unknown format(s) {wrong or args.formats!r}"
+            f"{hint}; expected some of {', '.join(EXPORT_KINDS)}"
+        )
     modes = tuple(m for m in args.modes.split(",") if m)
     unknown = [m for m in modes if m not in TFLITE_MODES]
     if unknown or not modes:
@@ -640,7 +657,7 @@ def export_command(argv):
     load_tensorflow("export", args.verbose)
     from keras_attention.export import export_run
 
-    result = export_run(args.run_dir, modes, log=print)
+    result = export_run(args.run_dir, modes, log=print, formats=formats)
     for report in result["reports"]:
         accuracy = result["test_accuracy"].get(report["format"])
         accuracy = f"  test accuracy {accuracy:.4f}" if accuracy is not None else ""
@@ -1000,7 +1017,7 @@ def _print_dry_run(table, results, out):
 
 # --- list ----------------------------------------------------------------------------------------
 
-LISTS = ("blocks", "models", "datasets", "recipes", "tables")
+LISTS = ("blocks", "models", "datasets", "recipes", "tables", "archs", "presets")
 
 
 def list_parser():
@@ -1014,7 +1031,7 @@ def list_parser():
 
 
 def list_command(argv, out=print):
-    from keras_attention import catalog, papers, recipes
+    from keras_attention import catalog, papers, presets, recipes
 
     args = list_parser().parse_args(argv)
     sections = {
@@ -1028,6 +1045,8 @@ def list_command(argv, out=print):
             (name, recipe.description.split(": ")[0]) for name, recipe in recipes.RECIPES.items()
         ],
         "tables": [(name, table.title) for name, table in papers.TABLES.items()],
+        "archs": [(examples, text) for _, (_, examples, text) in catalog.ARCHITECTURES.items()],
+        "presets": [(name, f"{p.arch} from {p.source}") for name, p in presets.table().items()],
     }
     for what in [args.what] if args.what else LISTS:
         out(f"{what}:")
@@ -1036,6 +1055,57 @@ def list_command(argv, out=print):
         width = max(len(name) for name, _ in sections[what])
         for name, text in sections[what]:
             out(f"  {name:<{width}}  {text}")
+    return 0
+
+
+# --- convert -------------------------------------------------------------------------------------
+
+
+def convert_parser():
+    p = Parser(
+        prog=f"{PROG} convert",
+        description="Convert a PyTorch checkpoint (.pth/.pt/.bin with torch, .safetensors "
+        "without) into this package's network of the same layout, every tensor checked, and "
+        "save it as .keras (keras-attention list archs).",
+    )
+    p.add_argument("checkpoint", help="a .pth, .pt, .bin or .safetensors state dict")
+    p.add_argument("--arch", required=True, help="the checkpoint's layout, e.g. timm:seresnet50")
+    p.add_argument(
+        "--num-classes",
+        type=positive_int,
+        help="default: the checkpoint's; another number gives a new classifier (fine-tuning)",
+    )
+    p.add_argument("--image-size", type=positive_int, help="default: 32 for CIFAR codes, else 224")
+    p.add_argument("--output", required=True, help="the .keras file to write")
+    p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
+    return p
+
+
+def convert_command(argv, out=print):
+    from keras_attention import catalog, run_folder
+
+    args = convert_parser().parse_args(argv)
+    try:
+        catalog.parse_architecture(args.arch)
+    except ValueError as error:
+        raise UsageError(f"{PROG} convert: error: {error}") from None
+    if not os.path.isfile(args.checkpoint):
+        raise UsageError(f"{PROG} convert: error: checkpoint: no file {args.checkpoint!r}")
+    if not args.output.endswith(".keras"):
+        raise UsageError(
+            f"{PROG} convert: error: --output: expected a .keras file, got {args.output!r}"
+        )
+    run_folder.check_writable(os.path.dirname(os.path.abspath(args.output)), "--output")
+    load_tensorflow("convert", args.verbose)
+    from keras_attention import convert
+
+    shape = None
+    if args.image_size:
+        shape = (args.image_size, args.image_size, 3)
+    model = convert.from_torch(args.arch, args.checkpoint, args.num_classes, shape, log=out)
+    run_folder.save_model(model, args.output)
+    trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
+    out(f"{model.name}: {trainable:,} trainable parameters, saved to {args.output}")
     return 0
 
 
@@ -1133,6 +1203,7 @@ HANDLERS = {
     "evaluate": evaluate_command,
     "compare": compare_command,
     "reproduce": reproduce_command,
+    "convert": convert_command,
     "list": list_command,
     "profile": profile_command,
 }

@@ -45,7 +45,9 @@ class ConversionError(DataError):
 _LAYOUTS = {
     "conv": (lambda w: w.transpose(2, 3, 1, 0), lambda s: (s[3], s[2], s[0], s[1])),
     "depthwise": (lambda w: w.transpose(2, 3, 0, 1), lambda s: (s[2], s[3], s[0], s[1])),
-    "linear": (lambda w: w.reshape(w.shape[:2]).T, lambda s: (s[1], s[0])),
+    "linear": (lambda w: w.T, lambda s: (s[1], s[0])),
+    # A 1x1 Conv2d used as a fully connected layer (timm's and the SE code's SE blocks).
+    "pointwise": (lambda w: w[:, :, 0, 0].T, lambda s: (s[1], s[0], 1, 1)),
     "conv1d": (lambda w: w.transpose(2, 1, 0), lambda s: (s[2], s[1], s[0])),
     "vector": (lambda w: w, lambda s: tuple(s)),
     # A per-channel parameter stored as (1, C, 1, 1) to broadcast over NCHW maps (SPEM).
@@ -65,20 +67,21 @@ class Tensor:
         return _LAYOUTS[self.layout][1](tuple(self.variable.shape))
 
     def fits(self, shape):
-        expected = self.torch_shape()
-        if self.layout == "linear" and len(shape) == 4:  # a 1x1 convolution as a linear layer
-            return tuple(shape) == (*expected, 1, 1)
-        return tuple(shape) == expected
+        return tuple(shape) == self.torch_shape()
 
     def value(self, array):
         return _LAYOUTS[self.layout][0](np.asarray(array))
 
 
-def layer_tensors(layer, prefix, names=("fc1", "fc2")):
+SE_POINTWISE = ("fc1", "fc2", "pointwise")
+
+
+def layer_tensors(layer, prefix, se=SE_POINTWISE):
     """The `Tensor`s of one Keras layer under the PyTorch module name `prefix`.
 
-    `names` are the module names of an SE block's two fully connected layers (timm and the
-    SE authors' code: `fc1`, `fc2`).
+    `se` names an SE block's two fully connected layers and their kind: timm's and the SE
+    authors' code have 1x1 convolutions `fc1`, `fc2` ("pointwise"); pytorch-cifar100 has
+    `Linear`s `0`, `2` ("linear").
     """
     if isinstance(layer, keras.layers.BatchNormalization):
         pairs = zip(("weight", "bias", "running_mean", "running_var"), layer.weights, strict=True)
@@ -90,11 +93,13 @@ def layer_tensors(layer, prefix, names=("fc1", "fc2")):
     elif isinstance(layer, keras.layers.Dense):
         found = [Tensor(f"{prefix}.weight", layer.kernel, "linear")]
     elif isinstance(layer, SqueezeExcitation):
-        squeeze, excite = names
-        return [
-            *layer_tensors(layer.squeeze, f"{prefix}.{squeeze}"),
-            *layer_tensors(layer.excite, f"{prefix}.{excite}"),
-        ]
+        squeeze, excite, kind = se
+        found = []
+        for dense, name in ((layer.squeeze, squeeze), (layer.excite, excite)):
+            found.append(Tensor(f"{prefix}.{name}.weight", dense.kernel, kind))
+            if dense.use_bias:
+                found.append(Tensor(f"{prefix}.{name}.bias", dense.bias, "vector"))
+        return found
     elif isinstance(layer, ECA):
         return [Tensor(f"{prefix}.conv.weight", layer.conv.kernel, "conv1d")]
     elif isinstance(layer, SPEM):  # the parameters sit on the SPEM code's block itself
@@ -190,7 +195,7 @@ class Layout:
     modules: list  # (PyTorch module name, Keras layer) in state-dict order
     classifier: str  # the module name of the classifier
     ignored: tuple = ()  # key suffixes the code holds but never uses
-    se_names: tuple = ("fc1", "fc2")  # an SE block's two layers (pytorch-cifar100: 0, 2)
+    se: tuple = SE_POINTWISE  # an SE block's two layers (see `layer_tensors`)
 
 
 def _classifier(family):
@@ -282,9 +287,7 @@ def _resnet_stages(model, depth, attention, counts=None):
 def _spem_layout(family, groups, num_classes, input_shape, state):
     """The SPEM code's CIFAR ResNet (models/spem.py): SPEM's parameters on the block."""
     depth = int(groups[0])
-    model = cifar_resnet(
-        depth, "spem", num_classes, block="bottleneck", input_shape=input_shape
-    )
+    model = cifar_resnet(depth, "spem", num_classes, block="bottleneck", input_shape=input_shape)
     n = catalog.check_cifar_depth(depth, "bottleneck")
     layer = model.get_layer
     modules = [("conv1", layer("stem_conv")), ("bn1", layer("stem_bn"))]
@@ -297,9 +300,7 @@ def _ssa_layout(family, groups, num_classes, input_shape, state):
     """The SSA code's SSA-ResNet (official_SSANet.py): torchvision's layout, `Salient` after
     bn3; its `Salient.conv`, which `forward` never uses, is not read."""
     depth = int(groups[0])
-    model = resnet(
-        depth, "ssa", num_classes, input_shape=input_shape, stride_on="3x3"
-    )
+    model = resnet(depth, "ssa", num_classes, input_shape=input_shape, stride_on="3x3")
     layer = model.get_layer
     modules = [("conv1", layer("stem_conv")), ("bn1", layer("stem_bn"))]
     modules += _resnet_stages(model, depth, "Salient")
@@ -333,7 +334,7 @@ def _se_r_layout(family, groups, num_classes, input_shape, state):
                 modules.append((f"{theirs}.shortcut.0", layer(f"{ours}_down")))
                 modules.append((f"{theirs}.shortcut.1", layer(f"{ours}_down_bn")))
     modules.append(("linear", layer("main")))
-    return Layout(model, modules, "linear", se_names=("0", "2"))
+    return Layout(model, modules, "linear", se=("0", "2", "linear"))
 
 
 def _mobilenet_layout(family, groups, num_classes, input_shape, state):
@@ -396,7 +397,7 @@ def _parse(arch):
 
 
 def _tensors(found):
-    return [t for name, layer in found.modules for t in layer_tensors(layer, name, found.se_names)]
+    return [t for name, layer in found.modules for t in layer_tensors(layer, name, found.se)]
 
 
 def _listing(keys, limit=8):
@@ -431,8 +432,7 @@ def load_state_dict(found, state, arch, skip=()):
         shape = tuple(state[t.key].shape)
         if not t.fits(shape):
             raise ConversionError(
-                f"convert {arch}: {t.key} has shape {shape}; the network expects "
-                f"{t.torch_shape()}"
+                f"convert {arch}: {t.key} has shape {shape}; the network expects {t.torch_shape()}"
             )
     for t in tensors:
         t.variable.assign(t.value(state[t.key]).astype(t.variable.dtype))

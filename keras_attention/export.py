@@ -1,8 +1,9 @@
-"""Export to `.keras`, SavedModel and TFLite, each checked against the Keras model.
+"""Export to `.keras`, SavedModel, TFLite and ONNX, each checked against the Keras model.
 
 Every export runs the exported artefact on a batch of inputs (the SavedModel reloaded with
-`tf.saved_model.load`, TFLite through `ai_edge_litert`'s Interpreter) and reports the largest
-absolute difference from the Keras model, the file size and, for TFLite, the op list.
+`tf.saved_model.load`, TFLite through `ai_edge_litert`'s Interpreter, ONNX through
+onnxruntime) and reports the largest absolute difference from the Keras model, the file size
+and, for TFLite, the op list.
 
 TFLite conversion is restricted to built-in ops: a model that would need the Flex delegate or
 a custom op fails with an error naming the op and the layer it comes from.
@@ -18,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attention import quiet, run_folder
-from keras_attention.catalog import TFLITE_MODES
+from keras_attention.catalog import EXPORT_KINDS, TFLITE_MODES
 
 
 class UnsupportedOpError(ValueError):
@@ -85,6 +86,53 @@ def export_saved_model(model, path, inputs):
     served = loaded.serve(tf.constant(inputs))
     diff = np.abs(np.asarray(served) - model.predict(inputs, verbose=0)).max()
     return ExportReport("saved_model", path, _size(path), float(diff))
+
+
+def _onnx_modules():
+    try:
+        import onnxruntime
+        import tf2onnx  # noqa: F401  (Keras' ONNX export on TensorFlow converts with it)
+    except ImportError as error:
+        from keras_attention.errors import ConfigError
+
+        raise ConfigError(
+            f"export: onnx needs tf2onnx and onnxruntime ({error.name} is not installed): pip "
+            "install 'keras-cnn-attention[train]'"
+        ) from None
+    return onnxruntime
+
+
+def onnx_session(path):
+    """An onnxruntime session on the CPU for an exported `.onnx` file."""
+    onnxruntime = _onnx_modules()
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def run_onnx(session, inputs):
+    (name,) = [i.name for i in session.get_inputs()]
+    return session.run(None, {name: np.asarray(inputs)})[0]
+
+
+def export_onnx(model, path, inputs):
+    """ONNX through Keras' own `model.export(format="onnx")`: on TensorFlow it traces the
+    serving function and converts it with tf2onnx (1.17 handles TensorFlow 2.21's graphs,
+    Rescaling, Resizing and Normalization included), so there is one converter for every
+    block. The file is checked with onnxruntime on `inputs`."""
+    _single_output(model)
+    _onnx_modules()
+    spec = model.inputs[0]
+    signature = [tf.TensorSpec(spec.shape, spec.dtype, name=spec.name or "image")]
+    with tempfile.TemporaryDirectory() as directory:
+        staged = os.path.join(directory, "model.onnx")
+        with quiet.silenced_stderr():
+            model.export(staged, format="onnx", input_signature=signature, verbose=False)
+        with open(staged, "rb") as handle:
+            content = handle.read()
+    run_folder.write_bytes(path, content)
+    diff = np.abs(run_onnx(onnx_session(path), inputs) - model.predict(inputs, verbose=0)).max()
+    return ExportReport("onnx", path, len(content), float(diff), runtime="onnxruntime CPU")
 
 
 def _layer_of(node_name, model):
@@ -293,17 +341,20 @@ def export_all(
     modes=TFLITE_MODES,
     keras_file=True,
     step=lambda what: None,
+    formats=EXPORT_KINDS,
 ):
-    """`.keras` (unless `keras_file` is False), SavedModel and each TFLite mode into
-    `directory`; returns the reports. `step(what)` is called before each format."""
+    """`.keras` (unless `keras_file` is False), SavedModel, each TFLite mode and ONNX into
+    `directory`, those of `formats` (`catalog.EXPORT_KINDS`); returns the reports.
+    `step(what)` is called before each format."""
     os.makedirs(directory, exist_ok=True)
     reports = []
     if keras_file:
         step("model.keras")
         reports.append(export_keras(model, os.path.join(directory, "model.keras"), inputs))
-    step("SavedModel")
-    reports.append(export_saved_model(model, os.path.join(directory, "saved_model"), inputs))
-    for mode in modes:
+    if "saved_model" in formats:
+        step("SavedModel")
+        reports.append(export_saved_model(model, os.path.join(directory, "saved_model"), inputs))
+    for mode in modes if "tflite" in formats else ():
         if mode == "full_int8" and representative_inputs is None:
             continue
         step(f"TFLite {mode}")
@@ -316,6 +367,9 @@ def export_all(
                 representative_inputs,
             )
         )
+    if "onnx" in formats:
+        step("ONNX")
+        reports.append(export_onnx(model, os.path.join(directory, "model.onnx"), inputs))
     return reports
 
 
@@ -357,13 +411,21 @@ def _accuracy(predict, dataset):
     return correct / total
 
 
-def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samples=32, log=None):
+def export_run(
+    run_dir,
+    modes=TFLITE_MODES,
+    calibration_samples=200,
+    parity_samples=32,
+    log=None,
+    formats=EXPORT_KINDS,
+):
     """Exports a training run, deployable, into `RUN_DIR/export`.
 
     `model.keras` is the run's model as trained (it takes normalised inputs); the SavedModel
-    (`serve` signature) and the TFLite models are its `serving_model`: they take raw `uint8`
-    images (any batch for the SavedModel, batch 1 for TFLite) and hold the resizing and
-    normalisation. `labels.txt` lists the class names in output order. Full-integer TFLite is
+    (`serve` signature), the TFLite models and `model.onnx` are its `serving_model`: they take
+    raw `uint8` images (any batch for the SavedModel and ONNX, batch 1 for TFLite) and hold the
+    resizing and normalisation. `formats` chooses among `catalog.EXPORT_KINDS` (`model.keras`
+    is always written). `labels.txt` lists the class names in output order. Full-integer TFLite is
     calibrated on raw training images. Every format is checked against the Keras model on the
     same raw test images and scored on the run's test set. Writes `RUN_DIR/export/export.json`
     (formats, sizes, largest differences, TFLite ops, test accuracies, input description) and
@@ -391,7 +453,7 @@ def export_run(run_dir, modes=TFLITE_MODES, calibration_samples=200, parity_samp
         staging = folder.path(run_folder.EXPORT + ".partial")
         run_folder.remove(staging)
         result = _export_run(
-            folder, record, staging, modes, calibration_samples, parity_samples, log
+            folder, record, staging, modes, calibration_samples, parity_samples, log, formats
         )
         _swap_in(folder, staging)
     return result
@@ -422,13 +484,17 @@ def _swap_in(folder, staging):
     run_folder.remove(previous)
 
 
-def _export_run(folder, record, directory, modes, calibration_samples, parity_samples, log):
+def _export_run(
+    folder, record, directory, modes, calibration_samples, parity_samples, log, formats
+):
     from keras_attention import data, models, progress
     from keras_attention.config import from_record, resolve
 
     run_dir = folder.directory
     final = folder.path(run_folder.EXPORT)
-    counter = progress.Counter(4 + len(modes))  # load, model.keras, SavedModel, ..., score
+    modes = tuple(modes) if "tflite" in formats else ()
+    # load, model.keras, [SavedModel], TFLite modes, [ONNX], score
+    counter = progress.Counter(3 + len(modes) + sum(f in formats for f in ("saved_model", "onnx")))
 
     def step(what):
         if log is not None:
@@ -458,14 +524,26 @@ def _export_run(folder, record, directory, modes, calibration_samples, parity_sa
     step("model.keras")
     reports = [export_keras(model, os.path.join(directory, "model.keras"), None)]
     reports += export_all(
-        serving, directory, parity_inputs, representative, modes, keras_file=False, step=step
+        serving,
+        directory,
+        parity_inputs,
+        representative,
+        modes,
+        keras_file=False,
+        step=step,
+        formats=formats,
     )
     step("scoring every format on the test set")
     evaluation = data.pipeline(splits.test, info, recipe.augmentation, False, 64)
     accuracy = {"keras": _accuracy(lambda x: model.predict(x, verbose=0), evaluation)}
-    outputs = {"keras": {"dtype": "float32"}, "saved_model": {"dtype": "float32"}}
+    outputs = {"keras": {"dtype": "float32"}}
     for report in reports:
-        if report.format == "saved_model":
+        if report.format in ("saved_model", "onnx"):
+            outputs[report.format] = {"dtype": "float32"}
+        if report.format == "onnx":
+            session = onnx_session(report.path)
+            accuracy["onnx"] = _accuracy(lambda x, s=session: run_onnx(s, x), raw_test)
+        elif report.format == "saved_model":
             loaded = tf.saved_model.load(report.path)
             accuracy["saved_model"] = _accuracy(
                 lambda x, f=loaded.serve: np.asarray(f(tf.constant(x))), raw_test
@@ -501,8 +579,8 @@ def _export_run(folder, record, directory, modes, calibration_samples, parity_sa
             "preprocessing": [
                 layer.name for layer in data.preprocessing_layers(info, recipe.augmentation)
             ],
-            "description": "raw images, 0-255; the SavedModel and TFLite models scale, resize "
-            "and normalise them; model.keras takes normalised images as in training",
+            "description": "raw images, 0-255; the SavedModel, TFLite and ONNX models scale, "
+            "resize and normalise them; model.keras takes normalised images as in training",
         },
         "preprocessing": data.preprocessing_contract(info, recipe.augmentation),
         "outputs": {

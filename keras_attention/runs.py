@@ -80,7 +80,10 @@ class Run:
 
         path = os.path.join(directory, catalog.export_file(format))
         if not os.path.exists(path):
-            raise ConfigError(f"format: {path!r} was not exported (see export --modes)")
+            raise ConfigError(f"format: {path!r} was not exported (see export --formats)")
+        if format == "onnx":
+            session = export.onnx_session(path)
+            return np.concatenate([export.run_onnx(session, x) for x in _groups(raw_images)])
         with open(path, "rb") as handle:
             interpreter, _ = export.tflite_interpreter(handle.read())
         return np.concatenate([export.run_tflite(interpreter, x) for x in _groups(raw_images)])

@@ -75,7 +75,18 @@ def _check(model, tmp_path, input_shape):
     tflite = export.export_tflite(model, str(tmp_path / "m.tflite"), x)
     np.testing.assert_allclose(run_tflite_file(tmp_path / "m.tflite", x), expected, atol=1e-4)
     assert tflite.ops and all(re.match(BUILTIN_OP, op) for op in tflite.ops)
+    onnx = export.export_onnx(model, str(tmp_path / "m.onnx"), x)
+    np.testing.assert_allclose(run_onnx_file(tmp_path / "m.onnx", x), expected, atol=1e-4)
+    assert onnx.max_abs_diff <= 1e-4
     return tflite
+
+
+def run_onnx_file(path, x):
+    """onnxruntime on the file, as a user runs it."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
 @pytest.mark.parametrize("name", layers.names())
@@ -142,8 +153,14 @@ def test_export_all_writes_every_format_that_runs_on_its_own(tmp_path):
     x = _inputs((12, 10, 3), count=6)
     reports = export.export_all(model, str(tmp_path), x, representative_inputs=list(x))
     formats = {report.format: report for report in reports}
-    assert set(formats) == {"keras", "saved_model", *(f"tflite_{m}" for m in export.TFLITE_MODES)}
+    assert set(formats) == {
+        "keras",
+        "saved_model",
+        *(f"tflite_{m}" for m in export.TFLITE_MODES),
+        "onnx",
+    }
     expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(run_onnx_file(tmp_path / "model.onnx", x), expected, atol=1e-4)
     np.testing.assert_allclose(run_saved_model(tmp_path / "saved_model", x), expected, atol=1e-5)
     for mode, tolerance in (("float32", 1e-4), ("float16", 1e-2), ("dynamic_int8", 0.1)):
         got = run_tflite_file(tmp_path / f"model_{mode}.tflite", x)

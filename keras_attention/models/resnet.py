@@ -64,9 +64,7 @@ def residual_block(
                 stride, stride, "same", data_format=b.data_format, name=f"{name}_down_pool"
             )(shortcut)
             step = 1
-        shortcut = b.conv(
-            shortcut, out_channels, 1, step, use_bias=conv_bias, name=f"{name}_down"
-        )
+        shortcut = b.conv(shortcut, out_channels, 1, step, use_bias=conv_bias, name=f"{name}_down")
         shortcut = b.batch_norm(shortcut, name=f"{name}_down_bn")
     y = keras.layers.Add(name=f"{name}_add")([shortcut, y])
     return keras.layers.ReLU(name=f"{name}_out")(y)
