@@ -58,6 +58,7 @@ class EcaModule(nn.Module):
 
 
 ATTENTION = {None: None, "se": SEModule, "eca": EcaModule}
+WIDTHS = (64, 128, 256, 512)
 
 
 class BasicBlock(nn.Module):
@@ -160,7 +161,7 @@ class ResNet(nn.Module):
         self.bn1 = nn.BatchNorm2d(inplanes)
         self.act1 = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), layers), start=1):
+        for stage, (planes, count) in enumerate(zip(WIDTHS, layers, strict=True), start=1):
             blocks = []
             stride = 1 if stage == 1 else 2
             for index in range(count):
@@ -259,7 +260,7 @@ class LegacySENet(nn.Module):
         self.layer0.add_module("relu1", nn.ReLU(inplace=True))
         self.layer0.add_module("pool0", nn.MaxPool2d(3, stride=2, ceil_mode=True))
         inplanes = 64
-        for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), layers), start=1):
+        for stage, (planes, count) in enumerate(zip(WIDTHS, layers, strict=True), start=1):
             blocks = []
             stride = 1 if stage == 1 else 2
             for index in range(count):
@@ -463,7 +464,7 @@ class SalientBottleneck(Bottleneck):
 def salientnet50(num_classes=1000):
     net = ResNet(50, num_classes)
     inplanes = 64
-    for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), (3, 4, 6, 3)), start=1):
+    for stage, (planes, count) in enumerate(zip(WIDTHS, (3, 4, 6, 3), strict=True), start=1):
         old = getattr(net, f"layer{stage}")
         blocks = []
         for index in range(count):
@@ -519,7 +520,7 @@ class CifarSEResNet(nn.Module):
             nn.Conv2d(3, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(inplace=True)
         )
         channels = 64
-        for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), counts), start=1):
+        for stage, (planes, count) in enumerate(zip(WIDTHS, counts, strict=True), start=1):
             blocks = []
             for index in range(count):
                 stride = 2 if stage > 1 and index == 0 else 1

@@ -3,15 +3,15 @@
 from keras_attention.models.attach import attach_attention, residual_adds
 from keras_attention.models.common import AttentionSpec
 from keras_attention.models.mobilenet_v2 import mobilenet_v2
-from keras_attention.models.registry import build, parse
 from keras_attention.models.pyramid import feature_extractor, pyramid_outputs
-from keras_attention.presets import from_preset
+from keras_attention.models.registry import build, parse
 from keras_attention.models.resnet import cifar_resnet, resnet
 from keras_attention.models.se_resnet import (
     PAPER_AUX_LOSS_WEIGHTS,
     cifar_se_resnet,
     inference_model,
 )
+from keras_attention.presets import from_preset
 
 __all__ = [
     "AttentionSpec",
