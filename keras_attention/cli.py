@@ -289,8 +289,14 @@ def train_parser(prog=f"{PROG} train"):
     _common_training_options(p)
     p.add_argument(
         "--attention",
-        default="se",
-        help=f"{', '.join(catalog.BLOCKS)} or none (default %(default)s)",
+        help=f"{', '.join(catalog.BLOCKS)} or none (default se; with --preset: none, and a "
+        "block given is attached to the pretrained network)",
+    )
+    p.add_argument(
+        "--preset",
+        help="fine-tune a pretrained network: a name of 'list presets' or a local folder "
+        "with config.json and model.safetensors; its preprocessing (size, interpolation, "
+        "mean, std) is the run's, --model is not used",
     )
     p.add_argument(
         "--learning-rate",
@@ -375,6 +381,8 @@ def train_command(argv):
     from keras_attention.errors import ConfigError
 
     args = train_parser().parse_args(argv)
+    if args.attention is None:
+        args.attention = "none" if args.preset else "se"
     config = config_from_options(args)
     if args.from_search:
         config = _from_search(args.from_search, config, argv)

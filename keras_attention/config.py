@@ -52,6 +52,10 @@ class TrainConfig:
     # recipe's batchnorm is used unless one is given here.
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     seed: int = 0
+    # A pretrained network to fine-tune (`keras-attention list presets`, or a local hub-layout
+    # folder): it replaces `model`, and its preprocessing is the run's; `attention` is
+    # attached to it ("none": as it is).
+    preset: str = None
     data_dir: str = None
     manual_dir: str = None
     steps_per_epoch: int = None  # None: the whole training set
@@ -71,6 +75,10 @@ class TrainConfig:
         impossible setting; returns the config otherwise."""
         family, _ = catalog.parse_model(self.model)
         catalog.check_block(self.attention)
+        if self.preset is not None:
+            from keras_attention import presets
+
+            presets.resolve(self.preset)
         catalog.check_dataset(self.dataset)
         recipes.check(self.recipe)
         if self.strategy not in STRATEGIES:
@@ -185,7 +193,10 @@ def default_output_dir(config):
     dataset = config.dataset
     if dataset.startswith("dir:"):
         dataset = os.path.basename(os.path.normpath(dataset[4:])) or "images"
-    return os.path.join("runs", f"{dataset}-{config.model}-{config.attention}")
+    model = config.model
+    if config.preset:
+        model = os.path.basename(os.path.normpath(config.preset))
+    return os.path.join("runs", f"{dataset}-{model}-{config.attention}")
 
 
 # Settings that do not change what a run computes.
@@ -256,15 +267,35 @@ class RunPlan:
         from keras_attention import data
 
         config = self.config
-        return data.load(
+        preset = self.preset()
+        splits = data.load(
             dataset or config.dataset,
-            config.image_size,
+            config.image_size or (preset.input_size[0] if preset else None),
             config.data_dir,
             config.manual_dir,
             config.seed,
             config.validation_split,
             log=log,
+            channels=preset.channels if preset else None,
         )
+        if preset is None:
+            return splits
+        # The pretrained network expects its own normalisation and resizing.
+        info = dataclasses.replace(
+            splits.info,
+            mean=tuple(preset.mean),
+            std=tuple(preset.std),
+            interpolation=preset.interpolation,
+        )
+        return splits._replace(info=info)
+
+    def preset(self):
+        """The `keras_attention.presets.Preset` of the run, or None."""
+        if not self.config.preset:
+            return None
+        from keras_attention import presets
+
+        return presets.resolve(self.config.preset)
 
     def steps_per_epoch(self, info):
         """Optimizer steps per epoch on a data set with `info` (`keras_attention.data`)."""
@@ -274,6 +305,14 @@ class RunPlan:
         """The run's network (uncompiled)."""
         from keras_attention import models
 
+        if self.config.preset:
+            model = models.from_preset(self.config.preset, num_classes, tuple(input_shape))
+            arguments = self.model_arguments
+            if arguments.get("attention") not in (None, "none"):
+                model = models.attach_attention(
+                    model, arguments["attention"], arguments.get("attention_kwargs")
+                )
+            return model
         try:
             return models.build(
                 self.config.model,

@@ -63,6 +63,8 @@ class DataInfo:
     raw_shape: tuple = None  # the stored images' shape, when every image has the same
     # What identifies the data (`run.json` records it; a resume on other data is refused).
     fingerprint: dict = None
+    # How images are resized to `image_shape` (a pretrained preset's, else bilinear).
+    interpolation: str = "bilinear"
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -100,14 +102,19 @@ def _check_fraction(fraction):
 # --- sources -------------------------------------------------------------------------------------
 
 
-def load_digits(image_size=32, seed=0, validation_fraction=0.0):
-    """scikit-learn's digits as 8x8x1 uint8 images (the 0-16 ink levels scaled to 0-255)."""
+def load_digits(image_size=32, seed=0, validation_fraction=0.0, channels=1):
+    """scikit-learn's digits as 8x8x1 uint8 images (the 0-16 ink levels scaled to 0-255);
+    `channels=3` gives them as grey RGB images (for networks pretrained on colour images)."""
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
     _check_fraction(validation_fraction)
     digits = sklearn_digits()
     images = np.round(digits.images * (255.0 / 16.0)).astype("uint8")[..., None]
+    fingerprinted = images
+    if channels not in (1, 3):
+        raise ValueError(f"digits: channels must be 1 or 3, got {channels!r}")
+    images = np.repeat(images, channels, axis=-1)
     labels = digits.target.astype("int32")
     # The test split is fixed; the seed chooses the validation split (and the training).
     x_train, x_test, y_train, y_test = train_test_split(
@@ -123,18 +130,18 @@ def load_digits(image_size=32, seed=0, validation_fraction=0.0):
     info = DataInfo(
         "digits",
         10,
-        (image_size, image_size, 1),
+        (image_size, image_size, channels),
         len(x_train),
         len(x_test),
-        (float(seen.mean()),),
-        (float(seen.std()),),
+        (float(seen.mean()),) * channels,
+        (float(seen.std()),) * channels,
         tuple(str(i) for i in range(10)),
         validation_size=len(x_val),
-        raw_shape=(8, 8, 1),
+        raw_shape=(8, 8, channels),
         fingerprint={
             "source": "sklearn.datasets.load_digits",
             "images": int(len(images)),
-            "sha256": hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest(),
+            "sha256": hashlib.sha256(fingerprinted.tobytes() + labels.tobytes()).hexdigest(),
         },
     )
 
@@ -473,19 +480,31 @@ def load(
     seed=0,
     validation_split=0.0,
     log=None,
+    channels=None,
 ):
     """`Splits(train, validation, test, info)` for a data set name (see the module docstring).
 
     `validation_split` is the fraction of the training data held out for validation (0: none).
+    `channels` is the channels the model takes: the digits are given as grey RGB images for
+    3; another data set must have them already.
     """
     catalog.check_dataset(name)
     if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
         raise ValueError(f"image_size: expected a positive integer, got {image_size!r}")
     if name == "digits":
-        return load_digits(image_size or 32, seed, validation_split)
+        return load_digits(image_size or 32, seed, validation_split, channels or 1)
     if name.startswith("dir:"):
-        return load_directory(name[4:], image_size, seed, validation_split, log)
-    return load_tfds(name, image_size, data_dir, manual_dir, validation_fraction=validation_split)
+        splits = load_directory(name[4:], image_size, seed, validation_split, log)
+    else:
+        splits = load_tfds(
+            name, image_size, data_dir, manual_dir, validation_fraction=validation_split
+        )
+    if channels and splits.info.image_shape[-1] != channels:
+        raise ValueError(
+            f"dataset: {name!r} has {splits.info.image_shape[-1]} channel(s); the model takes "
+            f"{channels}"
+        )
+    return splits
 
 
 # --- preprocessing and augmentation --------------------------------------------------------------
@@ -504,12 +523,21 @@ def preprocessing_layers(info, augmentation):
         resized = int(round(size / CENTER_CROP_FRACTION))
         layers += [
             keras.layers.Resizing(
-                resized, resized, crop_to_aspect_ratio=True, name="resize", dtype="float32"
+                resized,
+                resized,
+                interpolation=info.interpolation,
+                crop_to_aspect_ratio=True,
+                name="resize",
+                dtype="float32",
             ),
             keras.layers.CenterCrop(size, size, name="center_crop", dtype="float32"),
         ]
     elif info.raw_shape is None or tuple(info.raw_shape[:2]) != (size, size):
-        layers.append(keras.layers.Resizing(size, size, name="resize", dtype="float32"))
+        layers.append(
+            keras.layers.Resizing(
+                size, size, interpolation=info.interpolation, name="resize", dtype="float32"
+            )
+        )
     if augmentation not in ("none", "cifar_no_normalize"):
         layers.append(normalization_layer(info))
     return layers
@@ -523,7 +551,7 @@ def preprocessing_contract(info, augmentation):
     if augmentation == "imagenet":
         resize = f"shorter side to {int(round(size / CENTER_CROP_FRACTION))}, central {size}x{size}"
     elif info.raw_shape is None or tuple(info.raw_shape[:2]) != (size, size):
-        resize = f"bilinear to {size}x{size}"
+        resize = f"{info.interpolation} to {size}x{size}"
     else:
         resize = None
     normalize = augmentation not in ("none", "cifar_no_normalize")
@@ -624,7 +652,7 @@ def augmenter(augmentation, info, training, seed=None):
     size = info.image_shape[0]
     scale = evaluation[0]
     normalize = evaluation[-1] if isinstance(evaluation[-1], keras.layers.Normalization) else None
-    resize = keras.layers.Resizing(size, size, dtype="float32")
+    resize = keras.layers.Resizing(size, size, interpolation=info.interpolation, dtype="float32")
     crop = keras.layers.RandomCrop(size, size, seed=seed, dtype="float32")
     flip = keras.layers.RandomFlip("horizontal", seed=seed, dtype="float32")
     rotation = random_rotation(15.0, seed)

@@ -26,6 +26,10 @@ class UnsupportedOpError(ValueError):
     """The model needs ops that TFLite's built-in kernels do not have."""
 
 
+# The interpolations TFLite's built-in RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR cover.
+TFLITE_RESIZES = ("bilinear", "nearest")
+
+
 @dataclasses.dataclass
 class ExportReport:
     format: str
@@ -373,7 +377,7 @@ def export_all(
     return reports
 
 
-def serving_model(model, info, augmentation):
+def serving_model(model, info, augmentation, constant_normalization=False):
     """`model` with the run's evaluation preprocessing in front, taking raw images.
 
     The input is `uint8` images of the data set's stored size (any size for data sets whose
@@ -381,6 +385,11 @@ def serving_model(model, info, augmentation):
     by the same Keras layers as the evaluation pipeline (`data.preprocessing_layers`), so the
     deployed model computes what evaluation computed. Mixed-precision models are served from
     their float32 copy.
+
+    `constant_normalization` normalises with `Rescaling(1 / std, -mean / std)` instead of
+    `Normalization` (equal up to float round-off): tf2onnx turns the tensors `Normalization`
+    holds outside the traced function into extra graph inputs, which an ONNX user could not
+    feed.
     """
     from keras_attention import data
 
@@ -392,6 +401,12 @@ def serving_model(model, info, augmentation):
     # training=False throughout: a preprocessing layer's call defaults to training=True, which
     # would otherwise put the model's BatchNormalization in training mode.
     for layer in data.preprocessing_layers(info, augmentation):
+        if constant_normalization and isinstance(layer, keras.layers.Normalization):
+            mean = np.asarray(info.mean, "float64")
+            std = np.asarray(info.std, "float64")
+            layer = keras.layers.Rescaling(
+                (1.0 / std).tolist(), (-mean / std).tolist(), name="normalize", dtype="float32"
+            )
         x = layer(x, training=False)
     return keras.Model(inputs, model(x, training=False), name=f"{model.name}_serving")
 
@@ -523,16 +538,35 @@ def _export_run(
     os.makedirs(directory, exist_ok=True)
     step("model.keras")
     reports = [export_keras(model, os.path.join(directory, "model.keras"), None)]
-    reports += export_all(
-        serving,
-        directory,
-        parity_inputs,
-        representative,
-        modes,
-        keras_file=False,
-        step=step,
-        formats=formats,
-    )
+    notes = {}
+    tflite_serving = serving
+    if info.interpolation not in TFLITE_RESIZES:
+        # TFLite's built-in kernels resize bilinearly or to the nearest pixel only (a preset's
+        # bicubic would need the Flex delegate): its models resize bilinearly, which is said
+        # in export.json and shows in their test accuracy.
+        tflite_serving = serving_model(
+            model, dataclasses.replace(info, interpolation="bilinear"), recipe.augmentation
+        )
+        notes["tflite"] = (
+            f"TFLite has no {info.interpolation} resize kernel: the TFLite models resize "
+            f"bilinearly; the other formats resize as the run did ({info.interpolation})"
+        )
+    for kind in ("saved_model", "tflite", "onnx"):
+        if kind not in formats:
+            continue
+        served = {"saved_model": serving, "tflite": tflite_serving}.get(kind)
+        if kind == "onnx":
+            served = serving_model(model, info, recipe.augmentation, constant_normalization=True)
+        reports += export_all(
+            served,
+            directory,
+            parity_inputs,
+            representative,
+            modes,
+            keras_file=False,
+            step=step,
+            formats=(kind,),
+        )
     step("scoring every format on the test set")
     evaluation = data.pipeline(splits.test, info, recipe.augmentation, False, 64)
     accuracy = {"keras": _accuracy(lambda x: model.predict(x, verbose=0), evaluation)}
@@ -591,6 +625,7 @@ def _export_run(
             "formats": outputs,
         },
         "augmentation": recipe.augmentation,
+        "notes": notes,
         "data": info.to_dict(),
         "labels": list(info.class_names),
         "labels_path": labels_path,
