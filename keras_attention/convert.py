@@ -467,21 +467,17 @@ def from_torch(arch, checkpoint, num_classes=None, input_shape=None, log=None):
     family, groups = _parse(arch)
     state = read_state_dict(checkpoint)
     found_classes = _head_classes(family, state)
-    if num_classes is None:
-        if found_classes is None:
-            raise ConversionError(
-                f"convert {arch}: the checkpoint has no classifier to take the classes from; "
-                "give num_classes"
-            )
-        num_classes = found_classes
-    found = layout(arch, check_classes(f"convert {arch}", num_classes), input_shape, state)
+    # Without a classifier in the checkpoint (a backbone's), `num_classes` gives a new one;
+    # without either, the key check below names what is missing.
+    classes = num_classes or found_classes or 1000
+    found = layout(arch, check_classes(f"convert {arch}", classes), input_shape, state)
     skip = ()
-    if found_classes is not None and found_classes != num_classes:
+    if num_classes is not None and found_classes != num_classes:
         skip = (found.classifier,)
         if log:
             log(
-                f"convert: the checkpoint's classifier has {found_classes} classes; a new one "
-                f"of {num_classes} is left initialised"
+                f"convert: the checkpoint's classifier has {found_classes or 'no'} classes; a "
+                f"new one of {num_classes} is left initialised"
             )
     model = load_state_dict(found, state, arch, skip)
     if log:
