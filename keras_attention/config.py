@@ -286,6 +286,7 @@ class RunPlan:
             mean=tuple(preset.mean),
             std=tuple(preset.std),
             interpolation=preset.interpolation,
+            crop_fraction=preset.crop_pct,
         )
         return splits._replace(info=info)
 

@@ -63,8 +63,10 @@ class DataInfo:
     raw_shape: tuple = None  # the stored images' shape, when every image has the same
     # What identifies the data (`run.json` records it; a resume on other data is refused).
     fingerprint: dict = None
-    # How images are resized to `image_shape` (a pretrained preset's, else bilinear).
+    # How images are resized to `image_shape` (a pretrained preset's, else bilinear), and the
+    # central fraction ImageNet-style evaluation keeps (a preset's crop_pct).
     interpolation: str = "bilinear"
+    crop_fraction: float = CENTER_CROP_FRACTION
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -520,7 +522,7 @@ def preprocessing_layers(info, augmentation):
     # float32 whatever the global dtype policy: inputs are made in full precision.
     layers = [keras.layers.Rescaling(1.0 / 255.0, name="scale", dtype="float32")]
     if augmentation == "imagenet":
-        resized = int(round(size / CENTER_CROP_FRACTION))
+        resized = int(round(size / info.crop_fraction))
         layers += [
             keras.layers.Resizing(
                 resized,
@@ -549,7 +551,7 @@ def preprocessing_contract(info, augmentation):
     check_augmentation(augmentation)
     size = info.image_shape[0]
     if augmentation == "imagenet":
-        resize = f"shorter side to {int(round(size / CENTER_CROP_FRACTION))}, central {size}x{size}"
+        resize = f"shorter side to {int(round(size / info.crop_fraction))}, central {size}x{size}"
     elif info.raw_shape is None or tuple(info.raw_shape[:2]) != (size, size):
         resize = f"{info.interpolation} to {size}x{size}"
     else:
@@ -561,7 +563,7 @@ def preprocessing_contract(info, augmentation):
         "channels": int(info.image_shape[-1]),
         "scale": "x / 255",
         "resize": resize,
-        "center_crop_fraction": CENTER_CROP_FRACTION if augmentation == "imagenet" else None,
+        "center_crop_fraction": info.crop_fraction if augmentation == "imagenet" else None,
         "image_size": [int(size), int(size)],
         "normalize": "(x - mean) / std, per channel" if normalize else None,
         "mean": [float(m) for m in info.mean] if normalize else None,

@@ -9,7 +9,9 @@ TFLite conversion is restricted to built-in ops: a model that would need the Fle
 a custom op fails with an error naming the op and the layer it comes from.
 """
 
+import contextlib
 import dataclasses
+import logging
 import os
 import re
 import tempfile
@@ -92,10 +94,26 @@ def export_saved_model(model, path, inputs):
     return ExportReport("saved_model", path, _size(path), float(diff))
 
 
+@contextlib.contextmanager
+def _logging_kept():
+    """tf2onnx configures logging when imported and when it converts (a root handler,
+    TensorFlow's logger level and verbosity): the caller's settings are put back."""
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    levels = {name: logging.getLogger(name).level for name in ("", "tensorflow")}
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
 def _onnx_modules():
     try:
-        import onnxruntime
-        import tf2onnx  # noqa: F401  (Keras' ONNX export on TensorFlow converts with it)
+        with _logging_kept():
+            import onnxruntime
+            import tf2onnx  # noqa: F401  (Keras' ONNX export on TensorFlow converts with it)
     except ImportError as error:
         from keras_attention.errors import ConfigError
 
@@ -130,7 +148,7 @@ def export_onnx(model, path, inputs):
     signature = [tf.TensorSpec(spec.shape, spec.dtype, name=spec.name or "image")]
     with tempfile.TemporaryDirectory() as directory:
         staged = os.path.join(directory, "model.onnx")
-        with quiet.silenced_stderr():
+        with quiet.silenced_stderr(), _logging_kept():
             model.export(staged, format="onnx", input_signature=signature, verbose=False)
         with open(staged, "rb") as handle:
             content = handle.read()

@@ -30,7 +30,7 @@ def execute(path, cwd, timeout=600):
     return book
 
 
-def test_the_six_notebooks_exist():
+def test_the_seven_notebooks_exist():
     names = [os.path.basename(p) for p in NOTEBOOKS]
     assert names == [
         "01_quickstart.ipynb",
@@ -39,6 +39,7 @@ def test_the_six_notebooks_exist():
         "04_attach_to_pretrained.ipynb",
         "05_export_and_deploy.ipynb",
         "06_search_se_r.ipynb",
+        "07_pretrained.ipynb",
     ]
     for path in NOTEBOOKS:
         assert os.path.getsize(path) < 1_000_000, path
