@@ -138,3 +138,20 @@ def test_expected_keys_equal_the_references_state_dicts():
         keys = {k: tuple(v.shape) for k, v in make().state_dict().items()}
         keys = {k: v for k, v in keys.items() if not k.endswith("num_batches_tracked")}
         assert convert.expected_state_dict(arch, input_shape=(64, 64, 3)) == keys, arch
+
+
+def test_the_layouts_have_timms_and_torchvisions_parameter_counts():
+    """timm 1.0.31's and torchvision's counts (sum of p.numel() over parameters)."""
+    import math
+
+    counts = {
+        "timm:resnet50": 25_557_032,
+        "timm:seresnet50": 28_088_024,
+        "timm:ecaresnet50d": 25_576_350,
+        "timm:resnet50t": 25_573_728,
+        "timm:legacy_seresnet50": 28_088_024,
+        "torchvision:mobilenet_v2": 3_504_872,
+    }
+    for arch, expected in counts.items():
+        model = convert.layout(arch).model
+        assert sum(math.prod(w.shape) for w in model.trainable_weights) == expected, arch
