@@ -61,14 +61,7 @@ def objective(name):
 def context_blocks():
     """The registered blocks that take an auxiliary classifier's result (`context=`), which
     SE-R feeds them."""
-    from keras_attention.layers.squeeze_excitation import SqueezeExcitation
-
-    return [
-        name
-        for name in layers.names()
-        if isinstance(layers.registry.resolve(name), type)
-        and issubclass(layers.registry.resolve(name), SqueezeExcitation)
-    ]
+    return layers.registry.context_blocks()
 
 
 trial_config = with_hyperparameters  # a trial: the search's configuration, its values replaced

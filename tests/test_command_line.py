@@ -134,13 +134,23 @@ def test_the_argument_lists_the_command_line_checks_are_the_constructors():
     import inspect
 
     from keras_attention import models
-    from keras_attention.layers import registry
+    from keras_attention.layers import AttentionBlock, registry
 
+    def constructor_arguments(cls):
+        """The arguments of `cls` and, through `**kwargs`, of the blocks it extends."""
+        found = []
+        for klass in cls.__mro__:
+            if klass is AttentionBlock or not issubclass(klass, AttentionBlock):
+                break
+            parameters = inspect.signature(klass.__init__).parameters
+            found += [p for p, v in parameters.items() if p != "self" and v.kind != v.VAR_KEYWORD]
+            if not any(v.kind == v.VAR_KEYWORD for v in parameters.values()):
+                break
+        return set(found)
+
+    assert set(catalog.BLOCK_ARGUMENTS) == set(registry.names())
     for name, arguments in catalog.BLOCK_ARGUMENTS.items():
-        parameters = inspect.signature(registry.resolve(name).__init__).parameters
-        assert arguments == tuple(
-            p for p, v in parameters.items() if p != "self" and v.kind != v.VAR_KEYWORD
-        ), name
+        assert set(arguments) == constructor_arguments(registry.resolve(name)), name
     factories = {
         "cifar_resnet": models.cifar_resnet,
         "preact_resnet": models.cifar_resnet,

@@ -22,7 +22,30 @@ BLOCKS = {
     "srm": lambda: layers.SRM(),
     "sge": lambda: layers.SGE(groups=4),
     "coord": lambda: layers.CoordinateAttention(reduction=4),
+    "ese": lambda: layers.EffectiveSE(pooling="avgmax"),
+    "ecam": lambda: layers.ECAMLP(),
+    "ceca": lambda: layers.CircularECA(),
+    "ge": lambda: layers.GatherExcite(),
+    "ge_local": lambda: layers.GatherExcite(extent=2),
+    "ge_params": lambda: layers.GatherExcite(extent=2, extra_params=True),
+    # rd 4: LayerNorm over 2 features would always give +-1 (no gradient through it).
+    "gc": lambda: layers.GlobalContext(rd_ratio=0.25),
+    "gca": lambda: layers.GlobalContextAdd(rd_ratio=0.25),
+    "lcbam": lambda: layers.LightCBAM(),
+    "scoord": lambda: layers.SimpleCoordinateAttention(),
+    "ela": lambda: layers.EfficientLocalAttention(),
+    "strip": lambda: layers.StripAttention(),
+    "simam": lambda: layers.SimAM(),
+    "triplet": lambda: layers.TripletAttention(),
+    "bam": lambda: layers.BAM(reduction=4),
+    "fca": lambda: layers.FcaNet(reduction=4),
 }
+
+PARAMETER_FREE = ("simam",)
+
+
+def test_every_registered_block_is_tested_here():
+    assert set(layers.names()) <= set(BLOCKS)
 
 
 def _x(batch=2, shape=SHAPE, seed=0, scale=1.0):
@@ -98,6 +121,24 @@ def test_ssa_has_two_parameters_per_group(groups):
         (lambda: layers.ECA(), 3),  # k = odd(|log2(16)/2 + 1/2|) = 3
         # channel MLP 148, 7x7x2 conv 98, BN 2
         (lambda: layers.CBAM(reduction=4), 148 + 98 + 2),
+        # The zoo, C=16 (REFERENCE-ZOO.md's formulas).
+        (lambda: layers.EffectiveSE(), 16 * 16 + 16),
+        (lambda: layers.ECAMLP(), 2 * 8 + 3 * 8 + 1),  # rd 8, k 3
+        (lambda: layers.CircularECA(), 3),
+        (lambda: layers.GatherExcite(), 2 * 16 * 1 + 1 + 16),  # rd round(16/16) = 1
+        (lambda: layers.GatherExcite(extent=4, extra_params=True), 2 * 16 + 1 + 16 + 2 * 11 * 16),
+        (lambda: layers.GatherExcite(feat_size=5, extra_params=True), 2 * 16 + 17 + 27 * 16),
+        (lambda: layers.GlobalContext(), 2 * 16 * 2 + 3 * 2 + 2 * 16 + 1),  # rd 2
+        (lambda: layers.GlobalContext(fuse_add=True), 2 * (2 * 16 * 2 + 3 * 2 + 16) + 17),
+        (lambda: layers.LightCBAM(), 2 * 16 * 1 + 51),
+        (lambda: layers.SimpleCoordinateAttention(), 3 * 16 * 8 + 8 + 2 * 16),  # rd 8
+        (lambda: layers.EfficientLocalAttention(), 18 * 16),
+        (lambda: layers.StripAttention(), 6 * 16),
+        (lambda: layers.SimAM(), 0),
+        (lambda: layers.TripletAttention(), 300),
+        (lambda: layers.TripletAttention(no_spatial=True), 200),
+        (lambda: layers.BAM(), 3 * 16 * 1 + 18 + 13 + 16 + 1),  # Cr 1
+        (lambda: layers.FcaNet(), 16 * 16 // 8),
     ],
 )
 def test_parameter_counts(make, count):
@@ -160,11 +201,20 @@ def test_gradients_reach_every_trainable_weight(name, randomize_weights):
     block = BLOCKS[name]()
     model = _functional(block)
     randomize_weights(block)
+    if name in PARAMETER_FREE:
+        block.build((None, *SHAPE))
+        assert not block.trainable_weights
+        return
     assert block.trainable_weights
     changed = _one_sgd_step_changes(model, block.trainable_weights, _x(), np.ones((2, 3)))
-    # The bias of coordinate attention's transform feeds a BatchNormalization, which subtracts
-    # the batch mean in training: its gradient is exactly zero, as in the authors' network.
-    exempt = {path for path in changed if name == "coord" and path.endswith("transform/bias")}
+    # Biases that feed a BatchNormalization (coordinate attention's transform, BAM's layers
+    # before their BatchNorms): BN subtracts the batch mean in training, so their gradient is
+    # exactly zero, as in the authors' networks.
+    before_norm = {"coord": ("transform/bias",), "bam": ("channel_fc/bias", "reduce/bias")}
+    before_norm["bam"] += ("dilated1/bias", "dilated2/bias")
+    # Global Context's attention bias shifts every logit of a softmax alike: no gradient.
+    before_norm["gc"] = before_norm["gca"] = ("conv_attn/bias",)
+    exempt = {path for path in changed if path.endswith(before_norm.get(name, ("-",)))}
     assert all(v for path, v in changed.items() if path not in exempt), changed
 
 
@@ -235,7 +285,7 @@ def test_works_in_sequential_and_subclassed_models(name, randomize_weights):
 
     net = Net()
     assert net(x).shape == x.shape
-    assert len(net.block.trainable_weights) > 0
+    assert len(net.block.trainable_weights) > 0 or name in PARAMETER_FREE
 
 
 @pytest.mark.parametrize("name", sorted(BLOCKS))
@@ -365,7 +415,30 @@ def test_bad_data_format_is_rejected():
 
 
 def test_registry_names_every_block():
-    assert layers.names() == ["se", "ssa", "spem", "cbam", "eca", "srm", "sge", "coord"]
+    assert layers.names() == [
+        "se",
+        "ssa",
+        "spem",
+        "cbam",
+        "eca",
+        "srm",
+        "sge",
+        "coord",
+        "ese",
+        "ecam",
+        "ceca",
+        "ge",
+        "gc",
+        "gca",
+        "lcbam",
+        "scoord",
+        "ela",
+        "strip",
+        "simam",
+        "triplet",
+        "bam",
+        "fca",
+    ]
     for name in layers.names():
         assert isinstance(layers.get(name), layers.AttentionBlock)
 

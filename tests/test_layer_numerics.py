@@ -156,6 +156,209 @@ def ref_aux(layer, x):
     return dense(relu(dense(y, layer.hidden)), layer.classifier)
 
 
+# --- the zoo: references written from the papers' and timm's code (REFERENCE-ZOO.md) ---------
+
+
+def hard_sigmoid(v):
+    return np.clip(v + 3.0, 0.0, 6.0) / 6.0
+
+
+def ref_ese(layer, x):  # timm squeeze_excite.py EffectiveSEModule
+    return x * hard_sigmoid(dense(x.mean(axis=(1, 2)), layer.fc))[:, None, None, :]
+
+
+def conv1d_channels(z, kernel, bias=None, circular=False):
+    """A 1-D convolution along the channel axis of `(N, C, F)` with kernel `(k, F, O)`."""
+    k = kernel.shape[0]
+    if circular:
+        padded = np.concatenate([z[:, z.shape[1] - k // 2 :], z, z[:, : k // 2]], axis=1)
+    else:
+        padded = np.pad(z, ((0, 0), (k // 2, k // 2), (0, 0)))
+    out = sum(padded[:, j : j + z.shape[1]] @ kernel[j] for j in range(k))
+    return out if bias is None else out + bias
+
+
+def ref_eca_zoo(layer, x):  # timm eca.py EcaModule (use_mlp) and CecaModule (circular)
+    z = x.mean(axis=(1, 2))[:, :, None]
+    circular = layer.padding == "circular"
+    if layer.use_mlp:
+        h = relu(z @ w(layer.expand.kernel)[0] + w(layer.expand.bias))
+        y = conv1d_channels(h, w(layer.conv.kernel), w(layer.conv.bias), circular)
+    else:
+        y = conv1d_channels(z, w(layer.conv.kernel), circular=circular)
+    return x * sigmoid(y[:, :, 0])[:, None, None, :]
+
+
+def ref_ge(layer, x):  # timm gather_excite.py, param-free gather, ConvMlp excite
+    n, h, wd, c = x.shape
+    if layer.extent == 0:
+        g = x.mean(axis=(1, 2), keepdims=True)
+    else:  # avg_pool2d(k=2e-1, stride e, padding e-1, count_include_pad=False)
+        e = layer.extent
+        k, pad = 2 * e - 1, e - 1
+        oh, ow = (h + 2 * pad - k) // e + 1, (wd + 2 * pad - k) // e + 1
+        g = np.zeros((n, oh, ow, c))
+        for i in range(oh):
+            for j in range(ow):
+                r0, c0 = i * e - pad, j * e - pad
+                window = x[:, max(r0, 0) : min(r0 + k, h), max(c0, 0) : min(c0 + k, wd)]
+                g[:, i, j] = window.mean(axis=(1, 2))
+    g = conv1x1(relu(conv1x1(g, layer.fc1)), layer.fc2)
+    rows = (np.arange(h) * g.shape[1]) // h  # F.interpolate(mode="nearest")
+    cols = (np.arange(wd) * g.shape[2]) // wd
+    return x * sigmoid(g[:, rows][:, :, cols])
+
+
+def layer_norm(v, norm):
+    mean, var = v.mean(-1, keepdims=True), v.var(-1, keepdims=True)
+    return (v - mean) / np.sqrt(var + norm.epsilon) * w(norm.gamma) + w(norm.beta)
+
+
+def ref_gc(layer, x):  # timm global_context.py GlobalContext
+    n, h, wd, c = x.shape
+    logits = (x @ w(layer.conv_attn.kernel)[0, 0] + w(layer.conv_attn.bias)).reshape(n, -1)
+    a = np.exp(logits - logits.max(-1, keepdims=True))
+    a = (a / a.sum(-1, keepdims=True)).reshape(n, h, wd, 1)
+    ctx = (x * a).sum(axis=(1, 2))
+
+    def mlp(m):
+        return dense(relu(layer_norm(dense(ctx, m.fc1), m.norm)), m.fc2)
+
+    y = x
+    if layer.fuse_scale:
+        y = y * sigmoid(mlp(layer.mlp_scale))[:, None, None, :]
+    if layer.fuse_add:
+        y = y + mlp(layer.mlp_add)[:, None, None, :]
+    return y
+
+
+def ref_lcbam(layer, x):  # timm cbam.py LightCbamModule
+    se = layer.channel_attention
+    p = 0.5 * x.mean(axis=(1, 2)) + 0.5 * x.max(axis=(1, 2))
+    x1 = x * sigmoid(dense(relu(dense(p, se.squeeze)), se.excite))[:, None, None, :]
+    m = 0.5 * x1.mean(-1, keepdims=True) + 0.5 * x1.max(-1, keepdims=True)
+    s = bn_inference(conv2d_same(m, w(layer.spatial_conv.kernel)), layer.spatial_norm)
+    return x1 * sigmoid(s)
+
+
+def conv1x1(v, layer):
+    return v @ w(layer.kernel)[0, 0] + w(layer.bias)
+
+
+def ref_scoord(layer, x):  # timm coord_attn.py SimpleCoordAttn
+    x_h, x_w = x.mean(axis=2, keepdims=True), x.mean(axis=1, keepdims=True)
+
+    def fc1(v):
+        v = conv1x1(v, layer.fc1)
+        return v * sigmoid(v)  # SiLU
+
+    return x * sigmoid(conv1x1(fc1(x_h), layer.fc_h) + conv1x1(fc1(x_w), layer.fc_w))
+
+
+def depthwise_same(v, kernel):
+    """Depthwise convolution, stride 1, PyTorch's symmetric padding; kernel (kh, kw, C, 1)."""
+    kh, kw = kernel.shape[:2]
+    padded = np.pad(v, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
+    out = np.zeros(v.shape)
+    for a in range(kh):
+        for b in range(kw):
+            out += padded[:, a : a + v.shape[1], b : b + v.shape[2]] * kernel[a, b, :, 0]
+    return out
+
+
+def group_norm_1(v, norm):
+    mean = v.mean(axis=(1, 2, 3), keepdims=True)
+    var = v.var(axis=(1, 2, 3), keepdims=True)
+    return (v - mean) / np.sqrt(var + norm.epsilon) * w(norm.gamma) + w(norm.beta)
+
+
+def ref_ela(layer, x):  # timm coord_attn.py EfficientLocalAttn
+    def branch(v, conv, norm):
+        v = group_norm_1(depthwise_same(v, w(conv.kernel)), norm)
+        return sigmoid(v * sigmoid(v))
+
+    a_h = branch(x.mean(axis=2, keepdims=True), layer.conv_h, layer.norm_h)
+    a_w = branch(x.mean(axis=1, keepdims=True), layer.conv_w, layer.norm_w)
+    return x * a_h * a_w
+
+
+def ref_strip(layer, x):  # timm coord_attn.py StripAttn
+    x_h = depthwise_same(x.mean(axis=2, keepdims=True), w(layer.conv_h.kernel))
+    x_w = depthwise_same(x.mean(axis=1, keepdims=True), w(layer.conv_w.kernel))
+    return x * sigmoid(x_h + x_w)
+
+
+def ref_simam(layer, x):  # ZjjConan/SimAM simam_module.py
+    n = x.shape[1] * x.shape[2] - 1
+    d = (x - x.mean(axis=(1, 2), keepdims=True)) ** 2
+    y = d / (4 * (d.sum(axis=(1, 2), keepdims=True) / n + layer.e_lambda)) + 0.5
+    return x * sigmoid(y)
+
+
+def ref_triplet(layer, x):  # landskape-ai/triplet-attention, in NHWC
+    def gate(branch, plane):  # plane (N, rows, cols, features): Z-pool over features
+        z = np.stack([plane.max(-1), plane.mean(-1)], axis=-1)
+        out = conv2d_same(z, w(layer.convs[branch].kernel))
+        return sigmoid(bn_inference(out, layer.norms[branch]))[..., 0]
+
+    s_hw = gate("hw", x)[:, :, :, None]  # pools C
+    s_cw = gate("cw", x.transpose(0, 3, 2, 1))  # pools H: (N, C, W)
+    s_hc = gate("hc", x.transpose(0, 1, 3, 2))  # pools W: (N, H, C)
+    total = s_hw + s_cw.transpose(0, 2, 1)[:, None, :, :] + s_hc[:, :, None, :]
+    return x * total / 3
+
+
+def conv2d_dilated(v, kernel, bias, dilation):
+    kh, kw = kernel.shape[:2]
+    pad = dilation * (kh // 2)
+    padded = np.pad(v, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    out = np.zeros((*v.shape[:3], kernel.shape[3]))
+    for a in range(kh):
+        for b in range(kw):
+            out += (
+                padded[:, a * dilation : a * dilation + v.shape[1], b * dilation :][
+                    :, :, : v.shape[2]
+                ]
+                @ kernel[a, b]
+            )
+    return out + bias
+
+
+def ref_bam(layer, x):  # Jongchan/attention-module MODELS/bam.py
+    mc = relu(bn_inference(dense(x.mean(axis=(1, 2)), layer.channel_fc), layer.channel_norm))
+    mc = dense(mc, layer.channel_out)
+    ms = x
+    for conv, norm in layer.spatial_layers:
+        ms = relu(
+            bn_inference(conv2d_dilated(ms, w(conv.kernel), w(conv.bias), layer.dilation), norm)
+        )
+    ms = conv1x1(ms, layer.spatial_out)
+    return x * (1 + sigmoid(mc[:, None, None, :] * ms))
+
+
+TOP16 = ((0, 0), (0, 1), (6, 0), (0, 5), (0, 2), (1, 0), (1, 2), (4, 0))
+TOP16 += ((5, 0), (1, 6), (3, 0), (0, 4), (0, 6), (0, 3), (3, 5), (2, 2))
+
+
+def ref_fca(layer, x):  # cfzd/FcaNet model/layer.py MultiSpectralDCTLayer
+    size = 7
+    pooled = torch_adaptive_avg_pool(x, size)
+    c = x.shape[-1]
+
+    def b(p, f):
+        v = np.cos(np.pi * f * (p + 0.5) / size) / np.sqrt(size)
+        return v if f == 0 else v * np.sqrt(2)
+
+    filters = np.zeros((size, size, c))
+    part = c // 16
+    for i, (u, v) in enumerate(TOP16):
+        basis = np.array([[b(h, u) * b(wd, v) for wd in range(size)] for h in range(size)])
+        filters[:, :, i * part : (i + 1) * part] = basis[:, :, None]
+    z = (pooled * filters).sum(axis=(1, 2))
+    se = layer
+    return x * sigmoid(dense(relu(dense(z, se.squeeze)), se.excite))[:, None, None, :]
+
+
 # --- the cases -------------------------------------------------------------------------------
 
 CASES = {
@@ -174,6 +377,22 @@ CASES = {
     "sge": (lambda: layers.SGE(groups=4), ref_sge),
     "coord": (lambda: layers.CoordinateAttention(reduction=4, min_units=2), ref_coord),
     "aux": (lambda: layers.AuxiliaryClassifier(7, conv_filters=8, hidden_units=16), ref_aux),
+    "ese": (lambda: layers.EffectiveSE(), ref_ese),
+    "ecam": (lambda: layers.ECAMLP(), ref_eca_zoo),
+    "ceca": (lambda: layers.CircularECA(kernel_size=5), ref_eca_zoo),
+    "ge": (lambda: layers.GatherExcite(), ref_ge),
+    "ge_local": (lambda: layers.GatherExcite(extent=2), ref_ge),
+    "gc": (lambda: layers.GlobalContext(), ref_gc),
+    "gca": (lambda: layers.GlobalContextAdd(), ref_gc),
+    "gc_both": (lambda: layers.GlobalContext(fuse_add=True), ref_gc),
+    "lcbam": (lambda: layers.LightCBAM(), ref_lcbam),
+    "scoord": (lambda: layers.SimpleCoordinateAttention(), ref_scoord),
+    "ela": (lambda: layers.EfficientLocalAttention(), ref_ela),
+    "strip": (lambda: layers.StripAttention(), ref_strip),
+    "simam": (lambda: layers.SimAM(), ref_simam),
+    "triplet": (lambda: layers.TripletAttention(), ref_triplet),
+    "bam": (lambda: layers.BAM(reduction=4), ref_bam),
+    "fca": (lambda: layers.FcaNet(reduction=4), ref_fca),
 }
 
 

@@ -269,8 +269,8 @@ def test_another_configuration_in_a_searchs_folder_is_refused(tmp_path):
 def test_hyperparameters_the_model_cannot_use_are_errors():
     with pytest.raises(ConfigError, match=r"--fix aux1_weight: 'cifar_resnet8' has no aux"):
         tuning.AttentionHyperModel("cifar_resnet8", fixed={"aux1_weight": 0.3})
-    with pytest.raises(ConfigError, match=r"SE-R feeds .* cbam cannot take"):
-        _se_r_hypermodel(fixed={"attention": "cbam", "aux_positions": "2,3"})
+    with pytest.raises(ConfigError, match=r"SE-R feeds .* ssa cannot take"):
+        _se_r_hypermodel(fixed={"attention": "ssa", "aux_positions": "2,3"})
 
 
 def _layers(model):

@@ -66,6 +66,14 @@ def check_number(owner, name, value, low=None, high=None, high_inclusive=True):
     return value
 
 
+def make_divisible(value, divisor, round_limit=0.0):
+    """timm's `make_divisible` (timm/layers/helpers.py): `value` rounded to the nearest
+    multiple of `divisor`, at least `divisor`, plus one `divisor` if that lost more than
+    `1 - round_limit` of it (MobileNet's channel rounding uses 0.9)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < round_limit * value else rounded
+
+
 def statistics_dtype_for(policy):
     """float32 for 16-bit policies, else the policy's variable dtype."""
     variable = policy.variable_dtype
@@ -146,6 +154,10 @@ class AttentionBlock(InputHandling, keras.layers.Layer):
             `keras.config.image_data_format()`.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, `trainable`).
     """
+
+    # Whether `call` takes `context=` (an auxiliary classifier's result, SE-R): the blocks that
+    # compute a channel descriptor.
+    accepts_context = False
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)

@@ -29,6 +29,8 @@ class CBAM(AttentionBlock):
     Call arguments:
         inputs: a 4-D feature map.
         training: whether the BatchNormalization uses batch statistics.
+        context: optional `(batch, n)` tensor fed to the channel branch (SE-R): concatenated
+            to each pooled vector before the shared MLP.
 
     Example:
 
@@ -80,19 +82,21 @@ class CBAM(AttentionBlock):
             name="spatial_norm",
         )
 
-    def build(self, input_shape):
-        self.input_channels(input_shape)
-        self.channel_attention.build(input_shape)
-        map_shape = list(input_shape)
+    accepts_context = True
+
+    def build(self, inputs_shape, context_shape=None):
+        self.input_channels(inputs_shape)
+        self.channel_attention.build(inputs_shape, context_shape)
+        map_shape = list(inputs_shape)
         map_shape[self.channel_axis] = 2
         self.spatial_conv.build(tuple(map_shape))
         map_shape[self.channel_axis] = 1
         self.spatial_norm.build(tuple(map_shape))
 
-    def refine(self, x, training=None):
+    def refine(self, x, training=None, context=None):
         """`(refined, maps)`: `x' = Mc * x` in the statistics dtype, and both maps."""
         stats = self.statistics_input(x)
-        channel_weights = self.channel_attention.channel_weights(stats)
+        channel_weights = self.channel_attention.channel_weights(stats, context)
         refined = stats * self.channel_map(channel_weights)
         descriptor = ops.concatenate(
             [
@@ -104,17 +108,20 @@ class CBAM(AttentionBlock):
         spatial = ops.sigmoid(self.spatial_norm(self.spatial_conv(descriptor), training=training))
         return refined, {"channel": channel_weights, "spatial": spatial}
 
-    def compute_attention(self, x, training=None):
-        return self.refine(x, training=training)[1]
+    def compute_attention(self, x, training=None, context=None):
+        return self.refine(x, training=training, context=context)[1]
 
     def gate(self, maps):
         return self.channel_map(maps["channel"]) * maps["spatial"]
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, context=None):
         # y = Ms * x', reusing x' (needed for the spatial descriptor): one full-size product
         # fewer than x * (Mc * Ms). x' is never rounded to a 16-bit compute dtype.
-        refined, maps = self.refine(inputs, training=training)
+        refined, maps = self.refine(inputs, training=training, context=context)
         return ops.cast(refined * maps["spatial"], inputs.dtype)
+
+    def compute_output_shape(self, inputs_shape, context_shape=None):
+        return tuple(inputs_shape)
 
     def canonical_maps(self, maps):
         return {**maps, "spatial": self.squeeze_unit(maps["spatial"], self.channel_axis)}

@@ -3,7 +3,14 @@ import math
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock, check_integer, check_number, layer_label
+from keras_attention.layers.base import (
+    AttentionBlock,
+    check_integer,
+    check_number,
+    layer_label,
+    make_divisible,
+)
+from keras_attention.layers.context import context_width, with_context
 from keras_attention.layers.pooling import GlobalPooling
 
 
@@ -14,31 +21,53 @@ def eca_kernel_size(channels, gamma=2, b=1, minimum=1):
     return max(t if t % 2 else t + 1, minimum)
 
 
-class ChannelConvolution(keras.layers.Conv1D):
-    """ECA's 1-D convolution over a `(batch, channels)` vector: one filter of `kernel_size`,
-    no bias, "same" padding; its weights are those of the `Conv1D` it extends.
+PADDINGS = ("zeros", "circular")
 
-    It runs as a 2-D convolution on a `(batch, 1, channels, 1)` view: TensorFlow's Conv1D
-    becomes EXPAND_DIMS + CONV_2D in TFLite, and XNNPACK does not take EXPAND_DIMS, so a model
-    with ECA would run in several partitions.
+
+class ChannelConvolution(keras.layers.Conv1D):
+    """ECA's 1-D convolution along a sequence of channels: `(batch, channels, features)` ->
+    `(batch, channels, filters)` (ECA: one feature and one filter, no bias), zero ("same") or
+    circular padding; its weights are those of the `Conv1D` it extends.
+
+    It runs as a 2-D convolution on a `(batch, 1, channels, features)` view: TensorFlow's
+    Conv1D becomes EXPAND_DIMS + CONV_2D in TFLite, and XNNPACK does not take EXPAND_DIMS, so
+    a model with ECA would run in several partitions. A `(batch, channels)` input is taken as
+    one feature and gives `(batch, channels)`.
     """
 
-    def __init__(self, kernel_size, **kwargs):
-        super().__init__(1, kernel_size, padding="same", use_bias=False, **kwargs)
+    def __init__(self, kernel_size, filters=1, use_bias=False, circular=False, **kwargs):
+        super().__init__(filters, kernel_size, padding="same", use_bias=use_bias, **kwargs)
+        self.circular = circular
 
     def build(self, input_shape):
-        super().build(input_shape)  # as Conv1D on (batch, channels, 1): kernel (k, 1, 1)
-        self.input_spec = None  # it is called on (batch, channels)
+        super().build(input_shape)  # as Conv1D on (batch, channels, features)
+        self.input_spec = None  # it is also called on (batch, channels)
 
     def call(self, inputs):
-        channels = inputs.shape[-1]
-        kernel = ops.reshape(self.kernel, (1, self.kernel_size[0], 1, 1))
-        view = ops.reshape(inputs, (-1, 1, channels, 1))
-        logits = ops.conv(view, kernel, padding="same", data_format="channels_last")
-        return ops.reshape(logits, (-1, channels))
+        vector = len(inputs.shape) == 2
+        channels = inputs.shape[1]
+        features = 1 if vector else inputs.shape[-1]
+        k = self.kernel_size[0]
+        kernel = ops.reshape(self.kernel, (1, k, features, self.filters))
+        view = ops.reshape(inputs, (-1, 1, channels, features))
+        padding = "same"
+        if self.circular and k > 1:
+            # Wrap the sequence: its last k // 2 channels before the first, the first after.
+            view = ops.concatenate(
+                [view[:, :, channels - k // 2 :], view, view[:, :, : k // 2]], axis=2
+            )
+            padding = "valid"
+        logits = ops.conv(view, kernel, padding=padding, data_format="channels_last")
+        if self.use_bias:
+            logits = logits + self.bias
+        if self.filters == 1:  # one gate logit per channel
+            return ops.reshape(logits, (-1, channels))
+        return ops.reshape(logits, (-1, channels, self.filters))
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        if self.filters == 1:
+            return (input_shape[0], input_shape[1])
+        return (input_shape[0], input_shape[1], self.filters)
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -49,11 +78,20 @@ class ECA(AttentionBlock):
     channel vector, so each channel's gate depends on its k neighbours. k is chosen from the
     channel count, `k = odd(|log2(C) / gamma + b / gamma|)`, unless given.
 
+    With `use_mlp` (timm's `ecam`), the pooled vector goes through a 1 -> rd -> 1 channel
+    MLP along the sequence: a 1x1 convolution to `rd = make_divisible(C / 8, 8)` features with
+    bias, ReLU, then the k-convolution back to one feature with bias (timm/layers/eca.py).
+    `padding="circular"` wraps the channel sequence instead of padding it with zeros (timm's
+    `ceca`). With `use_mlp`, a context (SE-R) is mapped onto the rd features by a Dense layer
+    and added before the ReLU.
+
     Args:
         kernel_size: size k of the 1-D convolution; `None` derives it from the channels.
         gamma, b: constants of the adaptive kernel size (2 and 1).
         min_kernel_size: the smallest adaptive kernel size: 1 in the paper's code, 3 in
             timm's EcaModule (with gamma 2 and b 1 they differ below 8 channels).
+        use_mlp: the 1 -> rd -> 1 channel MLP of timm's `ecam`.
+        padding: `"zeros"` or `"circular"` (timm's `ceca`).
         pooling: pooling mode (`"avg"` as in the paper; `"max"`, `"min"`, `"mix"`).
         data_format: `"channels_last"` or `"channels_first"`.
 
@@ -70,12 +108,16 @@ class ECA(AttentionBlock):
     (3, 1, 1)
     """
 
+    accepts_context = False  # only with use_mlp (ECAMLP)
+
     def __init__(
         self,
         kernel_size=None,
         gamma=2,
         b=1,
         min_kernel_size=1,
+        use_mlp=False,
+        padding="zeros",
         pooling="avg",
         data_format=None,
         **kwargs,
@@ -90,7 +132,14 @@ class ECA(AttentionBlock):
         check_number(layer_label(self), "gamma", gamma, low=1e-12)
         check_number(layer_label(self), "b", b)
         check_integer(layer_label(self), "min_kernel_size", min_kernel_size)
+        if padding not in PADDINGS:
+            raise ValueError(
+                f"{layer_label(self)}: padding must be one of {PADDINGS}, got {padding!r}."
+            )
         self.min_kernel_size = min_kernel_size
+        self.use_mlp = bool(use_mlp)
+        self.padding = padding
+        self.context_units = 0
         self.kernel_size = kernel_size
         self.gamma = gamma
         self.b = b
@@ -99,18 +148,50 @@ class ECA(AttentionBlock):
             pooling, data_format=self.data_format, dtype=self.statistics_policy(), name="pool"
         )
 
-    def build(self, input_shape):
-        channels = self.input_channels(input_shape)
+    def build(self, inputs_shape, context_shape=None):
+        channels = self.input_channels(inputs_shape)
         size = self.kernel_size or eca_kernel_size(
             channels, self.gamma, self.b, self.min_kernel_size
         )
-        self.pool.build(input_shape)
-        self.conv = ChannelConvolution(size, dtype=self.statistics_policy(), name="conv")
-        self.conv.build((None, channels, 1))
+        self.pool.build(inputs_shape)
+        policy = self.statistics_policy()
+        circular = self.padding == "circular"
+        if self.use_mlp:
+            hidden = make_divisible(channels / 8, 8, 0.9)
+            self.expand = ChannelConvolution(1, hidden, True, dtype=policy, name="expand")
+            self.expand.build((None, channels, 1))
+            self.conv = ChannelConvolution(size, 1, True, circular, dtype=policy, name="conv")
+            self.conv.build((None, channels, hidden))
+            self.context_units = context_width(self, inputs_shape, context_shape)
+            if self.context_units:
+                self.context_projection = keras.layers.Dense(
+                    hidden, use_bias=False, dtype=policy, name="context_projection"
+                )
+                self.context_projection.build((None, self.context_units))
+        else:
+            if context_shape is not None:
+                raise ValueError(
+                    f"{layer_label(self)}: a context (SE-R) needs use_mlp=True (a layer to "
+                    "take it); plain ECA has only its channel convolution"
+                )
+            self.conv = ChannelConvolution(size, circular=circular, dtype=policy, name="conv")
+            self.conv.build((None, channels, 1))
 
-    def compute_attention(self, x, training=None):
+    def compute_attention(self, x, training=None, context=None):
         pooled = self.pool(self.statistics_input(x))
-        return {"channel": ops.sigmoid(self.conv(pooled))}
+        if not self.use_mlp:
+            return {"channel": ops.sigmoid(self.conv(pooled))}
+        hidden = self.expand(pooled[:, :, None])
+        with_context(self, x, pooled, context)  # checks the context
+        if context is not None:
+            hidden = hidden + self.context_projection(ops.cast(context, hidden.dtype))[:, None]
+        return {"channel": ops.sigmoid(self.conv(ops.relu(hidden)))}
+
+    def call(self, inputs, context=None):
+        return self.apply_maps(inputs, self.compute_attention(inputs, context=context))
+
+    def compute_output_shape(self, inputs_shape, context_shape=None):
+        return tuple(inputs_shape)
 
     def gate(self, maps):
         return self.channel_map(maps["channel"])
@@ -123,7 +204,29 @@ class ECA(AttentionBlock):
                 "gamma": self.gamma,
                 "b": self.b,
                 "min_kernel_size": self.min_kernel_size,
+                "use_mlp": self.use_mlp,
+                "padding": self.padding,
                 "pooling": self.pooling,
             }
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class ECAMLP(ECA):
+    """timm's `ecam`: `ECA(use_mlp=True)`, a 1 -> rd -> 1 channel MLP along the pooled
+    channels (see `ECA`). `2 rd + k rd + 1` parameters (C=256: rd 32, k 5, 225)."""
+
+    accepts_context = True
+
+    def __init__(self, use_mlp=True, **kwargs):
+        super().__init__(use_mlp=use_mlp, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class CircularECA(ECA):
+    """timm's `ceca`: `ECA(padding="circular")`, the channel sequence wrapped around instead
+    of zero-padded (timm/layers/eca.py CecaModule; see `ECA`). k parameters."""
+
+    def __init__(self, padding="circular", **kwargs):
+        super().__init__(padding=padding, **kwargs)

@@ -2,10 +2,15 @@
 
 The SPEM paper's point is that the pooling that summarises a feature map is a choice for every
 attention block, not a fixed global average. `GlobalPooling` is the one implementation of the
-four strategies; the blocks take a `pooling=` argument and use it.
+strategies; the blocks take a `pooling=` argument and use it: average, max, min, SPEM's
+learnable max/min mix, timm's averaged average and max (`"avgmax"`), and FcaNet's
+multi-spectral DCT pooling (`"dct"`).
 """
 
+import math
+
 import keras
+import numpy as np
 from keras import ops
 
 from keras_attention.layers.base import (
@@ -16,8 +21,33 @@ from keras_attention.layers.base import (
     standardize_data_format,
 )
 
-POOLING_MODES = ("avg", "max", "min", "mix")
+POOLING_MODES = ("avg", "max", "min", "mix", "avgmax", "dct")
 _REDUCERS = {"avg": ops.mean, "max": ops.max, "min": ops.min}
+# FcaNet's 'top16' frequencies on a 7x7 grid (cfzd/FcaNet model/layer.py), scaled to the DCT
+# size; its DCT size by the bottleneck's output channels (fcanet.py: planes 64 -> 56, ...).
+FCA_TOP16_U = (0, 0, 6, 0, 0, 1, 1, 4, 5, 1, 3, 0, 0, 0, 3, 2)
+FCA_TOP16_V = (0, 1, 0, 5, 2, 0, 2, 0, 0, 6, 0, 4, 6, 3, 5, 2)
+FCA_DCT_SIZES = {256: 56, 512: 28, 1024: 14, 2048: 7}
+
+
+def dct_filters(channels, height, width):
+    """FcaNet's `(channels, height, width)` DCT weights: 16 consecutive channel groups, group
+    i weighted by the basis of frequency `(u_i, v_i)` (orthonormal DCT-II, as the code)."""
+    if channels % 16:
+        raise ValueError(f"dct pooling needs channels divisible by 16, got {channels}.")
+
+    def basis(position, frequency, size):
+        value = math.cos(math.pi * frequency * (position + 0.5) / size) / math.sqrt(size)
+        return value if frequency == 0 else value * math.sqrt(2)
+
+    filters = np.zeros((channels, height, width))
+    part = channels // 16
+    for i, (u, v) in enumerate(zip(FCA_TOP16_U, FCA_TOP16_V, strict=True)):
+        u, v = u * (height // 7), v * (width // 7)
+        rows = np.array([basis(h, u, height) for h in range(height)])
+        cols = np.array([basis(w, v, width) for w in range(width)])
+        filters[i * part : (i + 1) * part] = np.outer(rows, cols)
+    return filters
 
 
 def check_pooling_mode(mode, owner):
@@ -41,7 +71,8 @@ def global_pool(x, mode, data_format="channels_last"):
 
 @keras.saving.register_keras_serializable(package="keras_attention")
 class GlobalPooling(InputHandling, keras.layers.Layer):
-    """Global pooling of a feature map: average, max, min or a learnable max/min mix.
+    """Global pooling of a feature map: average, max, min, a learnable max/min mix, the
+    average of average and max, or FcaNet's DCT pooling.
 
     The mix is the SPEM pooling module: with a learnable 2-vector `p` (initial 0.5, 0.5),
     `lambda = p1^2 / (p1^2 + p2^2)` and the pooled vector is
@@ -49,9 +80,17 @@ class GlobalPooling(InputHandling, keras.layers.Layer):
     scale of `p`, SPEM bounds `p` with the penalty `mix_penalty * (p1^2 + p2^2)`, added through
     `add_loss` each time the mix is used.
 
+    `"avgmax"` is `0.5 * avg_pool(x) + 0.5 * max_pool(x)` (timm's `add_maxpool` and light
+    CBAM). `"dct"` is FcaNet's multi-spectral pooling: the map is average-pooled (adaptively,
+    as PyTorch) to `dct_size` when it has another size, then channel `c` is summed with the
+    weights of its DCT frequency (`dct_filters`; frequency (0, 0) gives sqrt(HW) times the
+    average).
+
     Args:
-        mode: `"avg"`, `"max"`, `"min"` or `"mix"`.
+        mode: `"avg"`, `"max"`, `"min"`, `"mix"`, `"avgmax"` or `"dct"`.
         mix_penalty: coefficient of the penalty on `p` (mode `"mix"` only); 0 disables it.
+        dct_size: the DCT grid `(height, width)` or one size (mode `"dct"`); None: FcaNet's
+            choice from the channels (256: 56, 512: 28, 1024: 14, 2048: 7; else 7).
         data_format: `"channels_last"` or `"channels_first"`; defaults to
             `keras.config.image_data_format()`.
 
@@ -68,16 +107,40 @@ class GlobalPooling(InputHandling, keras.layers.Layer):
     (2, 16)
     """
 
-    def __init__(self, mode="avg", mix_penalty=0.0, data_format=None, **kwargs):
+    def __init__(self, mode="avg", mix_penalty=0.0, dct_size=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} layer '{self.name}'"
         self.mode = check_pooling_mode(mode, owner)
         self.mix_penalty = float(check_number(owner, "mix_penalty", mix_penalty, low=0.0))
+        if isinstance(dct_size, int) and not isinstance(dct_size, bool):
+            dct_size = (dct_size, dct_size)
+        if dct_size is not None and (
+            len(tuple(dct_size)) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in dct_size)
+        ):
+            raise ValueError(
+                f"{owner}: dct_size must be None, an int or (height, width), got {dct_size!r}."
+            )
+        self.dct_size = None if dct_size is None else tuple(dct_size)
         self.data_format = standardize_data_format(data_format)
         self.mix_weights = None
+        self.dct_weights = None
 
     def build(self, input_shape):
-        feature_map_channels(self, input_shape, self.data_format)
+        channels = feature_map_channels(self, input_shape, self.data_format)
+        if self.mode == "dct" and self.dct_weights is None:
+            if channels % 16:
+                raise ValueError(
+                    f"{type(self).__name__} layer '{self.name}': dct pooling splits the channels "
+                    f"into FcaNet's 16 frequency groups, so they must be a multiple of 16; "
+                    f"received input shape {tuple(input_shape)}."
+                )
+            size = self.dct_size or (FCA_DCT_SIZES.get(channels, 7),) * 2
+            filters = dct_filters(channels, *size)
+            if self.data_format == "channels_last":
+                filters = filters.transpose(1, 2, 0)
+            # A constant of the configuration, not a weight: made again from it when loaded.
+            self.dct_weights = filters.astype("float32")
         self.build_mix()
 
     def build_mix(self):
@@ -110,7 +173,25 @@ class GlobalPooling(InputHandling, keras.layers.Layer):
                 global_pool(inputs, "max", self.data_format),
                 global_pool(inputs, "min", self.data_format),
             )
+        if self.mode == "avgmax":
+            return 0.5 * global_pool(inputs, "avg", self.data_format) + 0.5 * global_pool(
+                inputs, "max", self.data_format
+            )
+        if self.mode == "dct":
+            return self.dct(inputs)
         return global_pool(inputs, self.mode, self.data_format)
+
+    def dct(self, inputs):
+        axes = spatial_axes(self.data_format)
+        weights = ops.convert_to_tensor(self.dct_weights, dtype=inputs.dtype)
+        size = tuple(
+            self.dct_weights.shape[:2]
+            if self.data_format == "channels_last"
+            else self.dct_weights.shape[1:]
+        )
+        if tuple(inputs.shape[a] for a in axes) != size:
+            inputs = adaptive_average_pool(inputs, size, self.data_format)
+        return ops.sum(inputs * weights[None], axis=axes)
 
     def compute_output_shape(self, input_shape):
         channel = -1 if self.data_format == "channels_last" else 1
@@ -119,7 +200,12 @@ class GlobalPooling(InputHandling, keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"mode": self.mode, "mix_penalty": self.mix_penalty, "data_format": self.data_format}
+            {
+                "mode": self.mode,
+                "mix_penalty": self.mix_penalty,
+                "dct_size": self.dct_size,
+                "data_format": self.data_format,
+            }
         )
         return config
 
@@ -183,6 +269,19 @@ def spatial_moments(x, data_format="channels_last", keepdims=False):
     if not keepdims:
         mean, scale = ops.squeeze(mean, axis=axes), ops.squeeze(scale, axis=axes)
     return mean, scale, scaled
+
+
+def standardize(v, axes, epsilon):
+    """`(v - mean) / sqrt(var + epsilon)` over `axes` (biased variance, as LayerNorm and
+    GroupNorm), safe from overflow: computed on `v / s`, `s` the largest magnitude over `axes`
+    (at least 1), with `epsilon / s^2`, which is the same value. Written with elementwise ops
+    and reductions only, so it stays in one XNNPACK partition (Keras' LayerNormalization and
+    GroupNormalization bring SHAPE and RSQRT ops)."""
+    scale = ops.maximum(ops.max(ops.abs(v), axis=axes, keepdims=True), 1.0)
+    v = v / scale
+    centred = v - ops.mean(v, axis=axes, keepdims=True)
+    variance = ops.mean(ops.square(centred), axis=axes, keepdims=True)
+    return centred / ops.sqrt(variance + epsilon / ops.square(scale))
 
 
 def bounded(vector):

@@ -6,14 +6,25 @@ import inspect
 import keras
 
 from keras_attention import catalog
+from keras_attention.layers.bam import BAM
 from keras_attention.layers.cbam import CBAM
 from keras_attention.layers.coordinate_attention import CoordinateAttention
-from keras_attention.layers.eca import ECA
+from keras_attention.layers.eca import ECA, ECAMLP, CircularECA
+from keras_attention.layers.effective_se import EffectiveSE
+from keras_attention.layers.efficient_local_attention import EfficientLocalAttention
+from keras_attention.layers.fcanet import FcaNet
+from keras_attention.layers.gather_excite import GatherExcite
+from keras_attention.layers.global_context import GlobalContext, GlobalContextAdd
+from keras_attention.layers.light_cbam import LightCBAM
 from keras_attention.layers.sge import SGE
+from keras_attention.layers.simam import SimAM
+from keras_attention.layers.simple_coordinate_attention import SimpleCoordinateAttention
 from keras_attention.layers.spem import SPEM
 from keras_attention.layers.squash_spatial_attention import SquashSpatialAttention
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 from keras_attention.layers.srm import SRM
+from keras_attention.layers.strip_attention import StripAttention
+from keras_attention.layers.triplet_attention import TripletAttention
 
 _CLASSES = {
     cls.__name__: cls
@@ -26,6 +37,20 @@ _CLASSES = {
         SRM,
         SGE,
         CoordinateAttention,
+        EffectiveSE,
+        ECAMLP,
+        CircularECA,
+        GatherExcite,
+        GlobalContext,
+        GlobalContextAdd,
+        LightCBAM,
+        SimpleCoordinateAttention,
+        EfficientLocalAttention,
+        StripAttention,
+        SimAM,
+        TripletAttention,
+        BAM,
+        FcaNet,
     )
 }
 # The names and their order come from the catalog, which the command line reads without Keras.
@@ -35,6 +60,11 @@ _REGISTRY = {name: _CLASSES[class_name] for name, (class_name, _) in catalog.BLO
 def names():
     """The registered block names, in registration order."""
     return list(_REGISTRY)
+
+
+def context_blocks():
+    """The registered names whose blocks take `context=` (SE-R's auxiliary results)."""
+    return [name for name in names() if getattr(resolve(name), "accepts_context", False)]
 
 
 def register(name, factory):

@@ -1,16 +1,16 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
+from keras_attention.layers.base import (
+    AttentionBlock,
+    check_integer,
+    layer_label,
+    make_divisible,
+)
+from keras_attention.layers.context import context_width, with_context
 from keras_attention.layers.pooling import GlobalPooling, check_pooling_mode
 
 GATES = ("sigmoid", "hard_sigmoid")
-
-
-def make_divisible(value, divisor):
-    """timm's `make_divisible(v, divisor, round_limit=0)`: `value` rounded to the nearest
-    multiple of `divisor`, at least `divisor` (timm/layers/helpers.py)."""
-    return max(divisor, int(value + divisor / 2) // divisor * divisor)
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -53,6 +53,8 @@ class SqueezeExcitation(AttentionBlock):
     >>> y.shape
     (None, 32, 32, 64)
     """
+
+    accepts_context = True
 
     def __init__(
         self,
@@ -103,15 +105,7 @@ class SqueezeExcitation(AttentionBlock):
 
     def build(self, inputs_shape, context_shape=None):
         channels = self.input_channels(inputs_shape)
-        if context_shape is not None:
-            context_shape = tuple(context_shape)
-            if len(context_shape) != 2 or context_shape[-1] is None:
-                raise ValueError(
-                    f"{layer_label(self)}: the context must be a 2-D tensor (batch, n) with n "
-                    f"known; received context shape {context_shape} with input shape "
-                    f"{tuple(inputs_shape)}."
-                )
-            self.context_units = int(context_shape[-1])
+        self.context_units = context_width(self, inputs_shape, context_shape)
         if self.hidden_units:
             hidden = self.hidden_units
         elif self.rd_divisor:
@@ -132,44 +126,16 @@ class SqueezeExcitation(AttentionBlock):
 
     def channel_weights(self, x, context=None):
         """The `(batch, channels)` sigmoid gate for feature map `x` (in statistics dtype)."""
-        if (context is None) != (self.context_units == 0):
-            expected = (
-                f"a context of {self.context_units} units" if self.context_units else "no context"
-            )
-            received = "none" if context is None else f"shape {tuple(context.shape)}"
-            raise ValueError(
-                f"{layer_label(self)} was built with {expected}; received context {received} "
-                f"with input shape {tuple(x.shape)}."
-            )
-        if context is not None:
-            self._check_context(x, context)
         stats = self.statistics_input(x)
         logits = None
         for pool in self.pools:
-            z = pool(stats)
-            if context is not None:
-                z = ops.concatenate([z, ops.cast(context, z.dtype)], axis=-1)
+            z = with_context(self, x, pool(stats), context)
             z = self.excite(self.squeeze(z))
             logits = z if logits is None else logits + z
         if self.gate_name == "hard_sigmoid":
             # relu6(v + 3) / 6, PyTorch's Hardsigmoid (Keras' hard_sigmoid is the same).
             return ops.hard_sigmoid(logits)
         return ops.sigmoid(logits)
-
-    def _check_context(self, x, context):
-        """The context must be `(batch, context_units)` with the feature map's batch."""
-        shape, x_shape = tuple(context.shape), tuple(x.shape)
-        batch, x_batch = (shape[0] if shape else None), x_shape[0]
-        if (
-            len(shape) != 2
-            or shape[-1] != self.context_units
-            or (batch is not None and x_batch is not None and batch != x_batch)
-        ):
-            raise ValueError(
-                f"{layer_label(self)}: expected a context of shape ({x_batch}, "
-                f"{self.context_units}) (the feature map's batch, the width the layer was built "
-                f"with); received context shape {shape} with input shape {x_shape}."
-            )
 
     def compute_attention(self, inputs, training=None, context=None):
         return {"channel": self.channel_weights(inputs, context)}

@@ -3,6 +3,7 @@ from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_number, layer_label
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.context import context_width, with_context
 from keras_attention.layers.pooling import spatial_moments
 
 
@@ -22,9 +23,14 @@ class SRM(AttentionBlock):
             variance in training (`"torch"`: PyTorch's unbiased update, for PyTorch recipes).
         data_format: `"channels_last"` or `"channels_first"`.
 
+    With a context `t` (SE-R), `z` gains a linear map of it, `z + W t` (a Dense layer without
+    bias, `n x C`), before the BatchNorm: SRM has no layer across channels to concatenate
+    it to.
+
     Call arguments:
         inputs: a 4-D feature map.
         training: whether the BatchNormalization uses batch statistics.
+        context: optional `(batch, n)` tensor.
 
     Example:
 
@@ -37,6 +43,7 @@ class SRM(AttentionBlock):
         super().__init__(data_format=data_format, **kwargs)
         self.epsilon = check_number(layer_label(self), "epsilon", epsilon, low=0.0)
         self.batchnorm = check_batchnorm(batchnorm, layer_label(self))
+        self.context_units = 0
         # BatchNorm2d on (N, C, 1, 1) is a BatchNorm over the channels of (N, C).
         self.norm = batch_normalization(
             batchnorm,
@@ -47,16 +54,35 @@ class SRM(AttentionBlock):
             name="norm",
         )
 
-    def build(self, input_shape):
-        channels = self.input_channels(input_shape)
+    accepts_context = True
+
+    def build(self, inputs_shape, context_shape=None):
+        channels = self.input_channels(inputs_shape)
         self.cfc = self.add_weight(name="cfc", shape=(channels, 2), initializer="zeros")
         self.norm.build((None, channels))
+        self.context_units = context_width(self, inputs_shape, context_shape)
+        if self.context_units:
+            self.context_projection = keras.layers.Dense(
+                channels, use_bias=False, dtype=self.statistics_policy(), name="context_projection"
+            )
+            self.context_projection.build((None, self.context_units))
 
-    def compute_attention(self, x, training=None):
+    def call(self, inputs, training=None, context=None):
+        return self.apply_maps(
+            inputs, self.compute_attention(inputs, training=training, context=context)
+        )
+
+    def compute_output_shape(self, inputs_shape, context_shape=None):
+        return tuple(inputs_shape)
+
+    def compute_attention(self, x, training=None, context=None):
         mean, scale, variance = spatial_moments(self.statistics_input(x), self.data_format)
         # sqrt(variance + epsilon), without forming the variance (it overflows for huge inputs)
         std = scale * ops.sqrt(variance + self.epsilon / ops.square(scale))
         z = self.cfc[:, 0] * mean + self.cfc[:, 1] * std
+        with_context(self, x, z, context)  # checks the context
+        if context is not None:
+            z = z + self.context_projection(ops.cast(context, z.dtype))
         return {"channel": ops.sigmoid(self.norm(z, training=training))}
 
     def gate(self, maps):

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_attention.layers.base import make_divisible as layers_make_divisible
 from keras_attention.models.common import AttentionSpec, Builder, attend, check_classes
 
 # (expansion t, output channels c, repeats n, first stride s), Table 2 of the paper.
@@ -18,8 +19,7 @@ INVERTED_RESIDUAL_SETTINGS = (
 
 def make_divisible(value, divisor=8):
     """Rounds a channel count to a multiple of `divisor`, never below 90% of `value`."""
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
+    return layers_make_divisible(value, divisor, round_limit=0.9)
 
 
 # BatchNorm constants and padding: Keras' applications (TF-slim) and torchvision's.

@@ -5,7 +5,6 @@ import keras
 
 from keras_attention.catalog import PAPER_AUX_LOSS_WEIGHTS  # noqa: F401 - re-exported
 from keras_attention.layers import AuxiliaryClassifier, ResultContext, registry
-from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 from keras_attention.models.common import AttentionSpec, Builder, check_classes
 from keras_attention.models.resnet import IMAGENET_BLOCKS, residual_stages
 
@@ -40,7 +39,8 @@ def cifar_se_resnet(
     Args:
         depth: 18, 34, 50, 101 or 152.
         attention: the block of every residual branch (default SE); SE-R needs a block that
-            takes a `context` (`SqueezeExcitation`).
+            takes a `context` (`keras_attention.layers.registry.context_blocks()`: SE, FcaNet,
+            effective SE, CBAM, light CBAM, ECA-MLP, SRM, Global Context, Gather-Excite).
         reduction: reduction ratio given to blocks that take one (8 in the paper).
         num_classes: number of classes of the main and auxiliary heads.
         aux_positions: stages (1-3) followed by an auxiliary classifier, e.g. `(2, 3)`.
@@ -88,10 +88,11 @@ def cifar_se_resnet(
             if isinstance(attention, keras.layers.Layer)
             else registry.resolve(attention)
         )
-        if not (isinstance(factory, type) and issubclass(factory, SqueezeExcitation)):
+        if not getattr(factory, "accepts_context", False):
             raise ValueError(
                 f"cifar_se_resnet: SE-R feeds the aux result into the attention blocks, which "
-                f"needs SqueezeExcitation (or a subclass); got attention={attention!r}. Use "
+                f"needs a block that takes context= ({', '.join(registry.context_blocks())}); "
+                f"got attention={attention!r}. Use "
                 f"feed_attention=False for auxiliary heads that do not feed attention (SE-A)."
             )
     block, counts = IMAGENET_BLOCKS[depth]

@@ -1,0 +1,80 @@
+import keras
+from keras import ops
+
+from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
+from keras_attention.layers.pooling import standardize
+from keras_attention.layers.simple_coordinate_attention import directional_means
+from keras_attention.layers.strip_attention import strip_convolutions
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class EfficientLocalAttention(AttentionBlock):
+    """Efficient local attention (Xu and Wan, ELA, 2024; timm's `ela`,
+    timm/layers/coord_attn.py EfficientLocalAttn).
+
+    `a_h = sigmoid(silu(GN(dwconv_(k,1)(mean_W x))))`, `a_w` likewise with a `(1, k)`
+    convolution on `mean_H x`; `y = x * a_h * a_w`. Depthwise convolutions without bias,
+    GroupNorm with one group (epsilon 1e-5). `2 k C + 4 C` parameters (k=7: 18C).
+
+    Args:
+        kernel_size: the strips' length (7).
+        has_skip: add the input to the output.
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+
+    Example:
+
+    >>> x = np.random.rand(2, 8, 6, 16).astype("float32")
+    >>> EfficientLocalAttention()(x).shape
+    (2, 8, 6, 16)
+    """
+
+    def __init__(self, kernel_size=7, has_skip=False, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.kernel_size = check_integer(layer_label(self), "kernel_size", kernel_size)
+        self.has_skip = bool(has_skip)
+
+    def build(self, input_shape):
+        channels = self.input_channels(input_shape)
+        self.conv_h, self.conv_w = strip_convolutions(self, self.kernel_size, False)
+        norm = dict(groups=1, axis=self.channel_axis, epsilon=1e-5, dtype=self.statistics_policy())
+        self.norm_h = keras.layers.GroupNormalization(name="norm_h", **norm)
+        self.norm_w = keras.layers.GroupNormalization(name="norm_w", **norm)
+        shape = [None] * 4
+        shape[self.channel_axis] = channels
+        for layer in (self.conv_h, self.conv_w, self.norm_h, self.norm_w):
+            layer.build(tuple(shape))
+
+    def compute_attention(self, x, training=None):
+        rows, columns = directional_means(self, self.statistics_input(x))
+        a_h = ops.sigmoid(ops.silu(self.group_norm(self.conv_h(rows), self.norm_h)))
+        a_w = ops.sigmoid(ops.silu(self.group_norm(self.conv_w(columns), self.norm_w)))
+        return {"height": a_h, "width": a_w}
+
+    def group_norm(self, v, norm):
+        """GroupNorm with one group, with `norm`'s weights: over everything but the batch."""
+        shape = [1, 1, 1, 1]
+        shape[self.channel_axis] = -1
+        normalized = standardize(v, (1, 2, 3), norm.epsilon)
+        return normalized * ops.reshape(norm.gamma, shape) + ops.reshape(norm.beta, shape)
+
+    def gate(self, maps):
+        return maps["height"] * maps["width"]
+
+    def apply_maps(self, inputs, maps):
+        y = super().apply_maps(inputs, maps)
+        return y + inputs if self.has_skip else y
+
+    def canonical_maps(self, maps):
+        h_axis, w_axis = self.spatial_axes
+        return {
+            "height": ops.squeeze(maps["height"], w_axis),
+            "width": ops.squeeze(maps["width"], h_axis),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"kernel_size": self.kernel_size, "has_skip": self.has_skip})
+        return config

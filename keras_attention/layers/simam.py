@@ -1,0 +1,59 @@
+import keras
+from keras import ops
+
+from keras_attention.layers.base import AttentionBlock, check_number, layer_label
+from keras_attention.layers.pooling import spatial_moments
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class SimAM(AttentionBlock):
+    """SimAM, a parameter-free attention module (Yang et al., ICML 2021).
+
+    Per channel, with `n = HW - 1`, `d = (x - mean)^2` and `v = sum(d) / n`:
+    `y = x * sigmoid(d / (4 (v + lambda)) + 0.5)`, the inverse of the paper's minimal energy
+    `e* = 4 (var + lambda) / ((t - mu)^2 + 2 var + 2 lambda)` through a sigmoid
+    (ZjjConan/SimAM networks/attentions/simam_module.py). No parameters.
+
+    Args:
+        e_lambda: the regulariser lambda (1e-4 as the code's default; its ImageNet commands
+            pass 0.1).
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+
+    Example:
+
+    >>> x = np.random.rand(2, 8, 8, 16).astype("float32")
+    >>> SimAM()(x).shape
+    (2, 8, 8, 16)
+    """
+
+    def __init__(self, e_lambda=1e-4, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.e_lambda = check_number(layer_label(self), "e_lambda", e_lambda, low=0.0)
+
+    def build(self, input_shape):
+        self.input_channels(input_shape)
+
+    def compute_attention(self, x, training=None):
+        stats = self.statistics_input(x)
+        # v = sum(d) / (HW - 1) is the unbiased variance: `spatial_moments` gives it on x / s
+        # (s: the channel's largest magnitude, at least 1), overflow-safe, and floors HW - 1
+        # at 1 (a 1x1 map gives d = 0, where the code divides 0 by 0). The ratio is the same
+        # on x / s with lambda / s^2.
+        # (The moments as (batch, channels) vectors broadcast back: kept dimensions lead
+        # tf2onnx's layout optimiser to mix NCHW and NHWC operands.)
+        mean, scale, variance = spatial_moments(stats, self.data_format)
+        d = ops.square((stats - self.channel_map(mean)) / self.channel_map(scale))
+        denominator = 4.0 * (variance + self.e_lambda / ops.square(scale))
+        energy = d / self.channel_map(denominator) + 0.5
+        return {"energy": ops.sigmoid(energy)}
+
+    def gate(self, maps):
+        return maps["energy"]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"e_lambda": self.e_lambda})
+        return config

@@ -1,0 +1,95 @@
+import keras
+from keras import ops
+
+from keras_attention.layers.base import (
+    AttentionBlock,
+    check_integer,
+    check_number,
+    layer_label,
+    make_divisible,
+)
+
+
+def directional_means(layer, x):
+    """`(rows, columns)`: the mean over the width, `(N, H, 1, C)`, and over the height,
+    `(N, 1, W, C)` (channels_first: `(N, C, H, 1)`, `(N, C, 1, W)`), each broadcasting over the
+    map: the pooling of coordinate attention and of timm's simplified variants."""
+    h_axis, w_axis = layer.spatial_axes
+    return ops.mean(x, axis=w_axis, keepdims=True), ops.mean(x, axis=h_axis, keepdims=True)
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class SimpleCoordinateAttention(AttentionBlock):
+    """timm's simplified coordinate attention (`scoord`, timm/layers/coord_attn.py
+    SimpleCoordAttn).
+
+    `x_h = mean_W x`, `x_w = mean_H x`; one shared 1x1 layer `C -> rd` with bias and SiLU on
+    both, then `a_h = fc_h(.)`, `a_w = fc_w(.)` (`rd -> C`, bias), and
+    `y = x * sigmoid(a_h + a_w)` (`a_h` broadcast along the width, `a_w` along the height).
+    `rd = make_divisible(C * rd_ratio * 2 / 3, 8)` (C=256: 40); `3 C rd + rd + 2 C`
+    parameters.
+
+    Args:
+        rd_ratio: 0.25, as timm.
+        rd_divisor: 8.
+        has_skip: add the input to the output (timm's `has_skip`).
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Call arguments:
+        inputs: a 4-D feature map.
+
+    Example:
+
+    >>> x = np.random.rand(2, 8, 6, 32).astype("float32")
+    >>> SimpleCoordinateAttention()(x).shape
+    (2, 8, 6, 32)
+    """
+
+    def __init__(self, rd_ratio=0.25, rd_divisor=8, has_skip=False, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.rd_ratio = check_number(layer_label(self), "rd_ratio", rd_ratio, low=1e-9)
+        self.rd_divisor = check_integer(layer_label(self), "rd_divisor", rd_divisor)
+        self.has_skip = bool(has_skip)
+
+    def _conv(self, filters, name, activation=None):
+        return keras.layers.Conv2D(
+            filters,
+            1,
+            activation=activation,
+            data_format=self.data_format,
+            dtype=self.statistics_policy(),
+            name=name,
+        )
+
+    def build(self, input_shape):
+        channels = self.input_channels(input_shape)
+        hidden = make_divisible(channels * self.rd_ratio * 2 / 3, self.rd_divisor)
+        self.fc1 = self._conv(hidden, "fc1", "silu")
+        self.fc_h = self._conv(channels, "fc_h")
+        self.fc_w = self._conv(channels, "fc_w")
+        shape = [None] * 4
+        shape[self.channel_axis] = channels
+        self.fc1.build(tuple(shape))
+        shape[self.channel_axis] = hidden
+        self.fc_h.build(tuple(shape))
+        self.fc_w.build(tuple(shape))
+
+    def compute_attention(self, x, training=None):
+        rows, columns = directional_means(self, self.statistics_input(x))
+        a_h = self.fc_h(self.fc1(rows))
+        a_w = self.fc_w(self.fc1(columns))
+        return {"position": ops.sigmoid(a_h + a_w)}
+
+    def gate(self, maps):
+        return maps["position"]
+
+    def apply_maps(self, inputs, maps):
+        y = super().apply_maps(inputs, maps)
+        return y + inputs if self.has_skip else y
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"rd_ratio": self.rd_ratio, "rd_divisor": self.rd_divisor, "has_skip": self.has_skip}
+        )
+        return config
