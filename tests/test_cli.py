@@ -186,11 +186,13 @@ def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(finishe
         "saved_model",
         "tflite_float32",
         "tflite_full_int8",
+        "onnx",
     }
     assert "saved_model" in result.stdout and "test accuracy" in result.stdout
     # It says what it is doing and how far it is.
     steps = [line for line in result.stdout.splitlines() if line.startswith("export [")]
-    assert steps[0].startswith("export [1/6] loading the run") and "TFLite full_int8" in steps[-2]
+    assert steps[0].startswith("export [1/7] loading the run") and "TFLite full_int8" in steps[-3]
+    assert "ONNX" in steps[-2]
 
     # A second export killed midway leaves the first one whole.
     before = {p.name: p.read_bytes() for p in export_dir.iterdir() if p.is_file()}

@@ -289,7 +289,9 @@ def test_full_int8_of_a_network_trained_on_digits(tmp_path):
         "tflite_float16",
         "tflite_dynamic_int8",
         "tflite_full_int8",
+        "onnx",
     }
+    assert accuracy["onnx"] == pytest.approx(accuracy["keras"], abs=1 / 360)
     sizes = {name: formats[name]["size_bytes"] for name in formats}
     assert sizes["tflite_full_int8"] < sizes["tflite_float16"] < sizes["tflite_float32"]
     assert formats["saved_model"]["max_abs_diff"] <= 1e-5

@@ -256,9 +256,10 @@ def test_cifar_resnet20_with_every_block_fits_one_step(block):
     loss = model.train_on_batch(x, np.arange(4) % 10)
     assert np.isfinite(loss)
     after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
-    assert sum(np.abs(a - b).max() > 0 for a, b in zip(after, before, strict=True)) > 0.9 * len(
-        before
-    )
+    changed = sum(np.abs(a - b).max() > 0 for a, b in zip(after, before, strict=True))
+    # gca's add branch ends in a zero-initialised layer (timm's init): on the first step only
+    # that layer of the branch has a gradient.
+    assert changed > (0.55 if block == "gca" else 0.9) * len(before)
 
 
 def test_attention_goes_on_every_residual_branch():

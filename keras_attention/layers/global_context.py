@@ -128,6 +128,8 @@ class GlobalContext(AttentionBlock):
         # Static shapes where they are known: a reshape by a run-time shape adds SHAPE and
         # PACK ops, which split TFLite's XNNPACK graph.
         static = None not in logits.shape[1:]
+        if static and h * w == 1:  # one position: its attention weight is 1
+            return ops.sum(stats, axis=axes)
         flat = ops.reshape(logits, (-1, h * w))
         back = (-1, *logits.shape[1:]) if static else ops.shape(logits)
         weights = ops.reshape(ops.softmax(flat, axis=-1), back)
