@@ -55,8 +55,39 @@ class Floor(keras.layers.Layer):
 
     def call(self, x):
         sigmoid = ops.sigmoid
-        if self.kind in ("se", "eca"):  # one pool, one rescale
+        if self.kind in ("se", "eca", "ese", "ecam", "ceca", "ge"):  # one pool, one rescale
             return x * sigmoid(ops.mean(x, axis=(1, 2), keepdims=True))
+        if self.kind == "fca":  # one weighted sum over the map (the DCT), one rescale
+            weights = ops.ones(x.shape[1:], x.dtype)
+            return x * sigmoid(ops.sum(x * weights, axis=(1, 2), keepdims=True))
+        if self.kind in ("gc", "gca"):  # a 1-channel projection, its softmax, a weighted sum
+            logits = ops.sum(x, axis=-1, keepdims=True)
+            shape = ops.shape(logits)
+            weights = ops.reshape(ops.softmax(ops.reshape(logits, (shape[0], -1))), shape)
+            context = ops.sum(x * weights, axis=(1, 2), keepdims=True)
+            return x * sigmoid(context) if self.kind == "gc" else x + context
+        if self.kind == "lcbam":  # as CBAM, with one spatial channel
+            gate = sigmoid(ops.mean(x, (1, 2), True) + ops.max(x, (1, 2), True))
+            refined = x * gate
+            spatial = ops.mean(refined, -1, keepdims=True) + ops.max(refined, -1, keepdims=True)
+            return refined * sigmoid(spatial)
+        if self.kind in ("scoord", "strip"):  # two axis pools, a full-size sum, a rescale
+            return x * sigmoid(ops.mean(x, 2, keepdims=True) + ops.mean(x, 1, keepdims=True))
+        if self.kind == "ela":  # two axis pools, two broadcast products
+            return x * sigmoid(ops.mean(x, 2, keepdims=True)) * sigmoid(ops.mean(x, 1, True))
+        if self.kind == "simam":  # mean and variance, a full-size energy, a rescale
+            mean, variance = ops.moments(x, axes=(1, 2), keepdims=True)
+            return x * sigmoid(ops.square(x - mean) / variance)
+        if self.kind == "triplet":  # max and mean over each axis, a full-size gate sum
+            gates = [
+                sigmoid(ops.max(x, axis, keepdims=True) + ops.mean(x, axis, keepdims=True))
+                for axis in (1, 2, 3)
+            ]
+            return x * (gates[0] + gates[1] + gates[2])
+        if self.kind == "bam":  # one pool, one projection to C/16 channels, a gated rescale
+            reduced = ops.mean(ops.reshape(x, (*ops.shape(x)[:3], 16, -1)), axis=-1)
+            spatial = ops.mean(reduced, -1, keepdims=True)
+            return x * (1 + sigmoid(ops.mean(x, (1, 2), True) * spatial))
         if self.kind == "spem":  # max and min pools, one rescale
             return x * sigmoid(ops.max(x, axis=(1, 2), keepdims=True) + ops.min(x, (1, 2), True))
         if self.kind == "srm":  # mean and variance, one rescale

@@ -3,11 +3,12 @@ from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.context import ContextInput
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class CBAM(AttentionBlock):
+class CBAM(ContextInput, AttentionBlock):
     """Convolutional Block Attention Module (Woo et al., 2018).
 
     Channel attention, then spatial attention on its result:
@@ -82,8 +83,6 @@ class CBAM(AttentionBlock):
             name="spatial_norm",
         )
 
-    accepts_context = True
-
     def build(self, inputs_shape, context_shape=None):
         self.input_channels(inputs_shape)
         self.channel_attention.build(inputs_shape, context_shape)
@@ -119,9 +118,6 @@ class CBAM(AttentionBlock):
         # fewer than x * (Mc * Ms). x' is never rounded to a 16-bit compute dtype.
         refined, maps = self.refine(inputs, training=training, context=context)
         return ops.cast(refined * maps["spatial"], inputs.dtype)
-
-    def compute_output_shape(self, inputs_shape, context_shape=None):
-        return tuple(inputs_shape)
 
     def canonical_maps(self, maps):
         return {**maps, "spatial": self.squeeze_unit(maps["spatial"], self.channel_axis)}

@@ -11,6 +11,21 @@ from keras import ops
 from keras_attention.layers.base import layer_label
 
 
+class ContextInput:
+    """Mixin of the blocks that take `context=`: `call` and `compute_output_shape` with the
+    context argument (a block builds with `build(inputs_shape, context_shape=None)`, sets
+    `context_units` with `context_width` and passes its descriptor through `with_context`)."""
+
+    accepts_context = True
+
+    def call(self, inputs, training=None, context=None):
+        maps = self.compute_attention(inputs, training=training, context=context)
+        return self.apply_maps(inputs, maps)
+
+    def compute_output_shape(self, inputs_shape, context_shape=None):
+        return tuple(inputs_shape)
+
+
 def context_width(layer, inputs_shape, context_shape):
     """The width `n` of a `(batch, n)` context (0 without one), checked."""
     if context_shape is None:

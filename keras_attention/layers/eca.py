@@ -10,7 +10,7 @@ from keras_attention.layers.base import (
     layer_label,
     make_divisible,
 )
-from keras_attention.layers.context import context_width, with_context
+from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import GlobalPooling
 
 
@@ -71,7 +71,7 @@ class ChannelConvolution(keras.layers.Conv1D):
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class ECA(AttentionBlock):
+class ECA(ContextInput, AttentionBlock):
     """Efficient Channel Attention (Wang et al., 2020).
 
     `y = sigmoid(conv1d_k(pool(x))) * x`: a 1-D convolution without bias slides over the pooled
@@ -186,12 +186,6 @@ class ECA(AttentionBlock):
         if context is not None:
             hidden = hidden + self.context_projection(ops.cast(context, hidden.dtype))[:, None]
         return {"channel": ops.sigmoid(self.conv(ops.relu(hidden)))}
-
-    def call(self, inputs, context=None):
-        return self.apply_maps(inputs, self.compute_attention(inputs, context=context))
-
-    def compute_output_shape(self, inputs_shape, context_shape=None):
-        return tuple(inputs_shape)
 
     def gate(self, maps):
         return self.channel_map(maps["channel"])

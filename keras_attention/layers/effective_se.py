@@ -2,12 +2,12 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, layer_label
-from keras_attention.layers.context import context_width, with_context
+from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import GlobalPooling, check_pooling_mode
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class EffectiveSE(AttentionBlock):
+class EffectiveSE(ContextInput, AttentionBlock):
     """Effective Squeeze-Excitation (Lee and Park, CenterMask, 2020; timm's `ese`).
 
     `y = x * hard_sigmoid(W pool(x) + b)`: one fully connected `C -> C` layer with bias (no
@@ -32,8 +32,6 @@ class EffectiveSE(AttentionBlock):
     (2, 8, 8, 32)
     """
 
-    accepts_context = True
-
     def __init__(self, pooling="avg", data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
         self.pooling = check_pooling_mode(pooling, layer_label(self))
@@ -55,12 +53,6 @@ class EffectiveSE(AttentionBlock):
 
     def gate(self, maps):
         return self.channel_map(maps["channel"])
-
-    def call(self, inputs, context=None):
-        return self.apply_maps(inputs, self.compute_attention(inputs, context=context))
-
-    def compute_output_shape(self, inputs_shape, context_shape=None):
-        return tuple(inputs_shape)
 
     def get_config(self):
         config = super().get_config()

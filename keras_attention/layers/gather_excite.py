@@ -10,7 +10,7 @@ from keras_attention.layers.base import (
     make_divisible,
 )
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
-from keras_attention.layers.context import context_width, with_context
+from keras_attention.layers.context import ContextInput, context_width, with_context
 
 
 def nearest_matrix(out_size, in_size, dtype):
@@ -22,7 +22,7 @@ def nearest_matrix(out_size, in_size, dtype):
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class GatherExcite(AttentionBlock):
+class GatherExcite(ContextInput, AttentionBlock):
     """Gather-Excite (Hu et al., NeurIPS 2018; timm's `ge`, timm/layers/gather_excite.py).
 
     Gather: `extent=0` pools globally; an even `extent` e pools locally (average over a
@@ -59,8 +59,6 @@ class GatherExcite(AttentionBlock):
     >>> GatherExcite(extent=2)(x).shape
     (2, 8, 8, 32)
     """
-
-    accepts_context = True
 
     def __init__(
         self,
@@ -195,14 +193,6 @@ class GatherExcite(AttentionBlock):
         if "channel" in maps:
             return self.channel_map(maps["channel"])
         return maps["gate"]
-
-    def call(self, inputs, training=None, context=None):
-        return self.apply_maps(
-            inputs, self.compute_attention(inputs, training=training, context=context)
-        )
-
-    def compute_output_shape(self, inputs_shape, context_shape=None):
-        return tuple(inputs_shape)
 
     def get_config(self):
         config = super().get_config()

@@ -8,7 +8,7 @@ from keras_attention.layers.base import (
     layer_label,
     make_divisible,
 )
-from keras_attention.layers.context import context_width, with_context
+from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import standardize
 
 
@@ -41,7 +41,7 @@ class ContextMLP(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class GlobalContext(AttentionBlock):
+class GlobalContext(ContextInput, AttentionBlock):
     """Global Context block (Cao et al., GCNet, 2019; timm's `gc` and `gca`).
 
     Attention pooling: `a = softmax_HW(conv1x1(x))` (C -> 1, with bias) and the context
@@ -70,8 +70,6 @@ class GlobalContext(AttentionBlock):
     >>> GlobalContext()(x).shape
     (2, 8, 8, 32)
     """
-
-    accepts_context = True
 
     def __init__(
         self,
@@ -155,12 +153,6 @@ class GlobalContext(AttentionBlock):
 
     def gate(self, maps):
         return self.channel_map(maps["channel"])
-
-    def call(self, inputs, context=None):
-        return self.apply_maps(inputs, self.compute_attention(inputs, context=context))
-
-    def compute_output_shape(self, inputs_shape, context_shape=None):
-        return tuple(inputs_shape)
 
     def get_config(self):
         config = super().get_config()

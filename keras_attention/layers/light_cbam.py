@@ -9,11 +9,12 @@ from keras_attention.layers.base import (
     make_divisible,
 )
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.context import ContextInput
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class LightCBAM(AttentionBlock):
+class LightCBAM(ContextInput, AttentionBlock):
     """timm's light CBAM (`lcbam`, timm/layers/cbam.py LightCbamModule).
 
     Channel: `x1 = x * sigmoid(W2 relu(W1 (0.5 avg_pool(x) + 0.5 max_pool(x))))`, 1x1 layers
@@ -39,8 +40,6 @@ class LightCBAM(AttentionBlock):
     >>> LightCBAM()(x).shape
     (2, 8, 8, 32)
     """
-
-    accepts_context = True
 
     def __init__(
         self,
@@ -115,9 +114,6 @@ class LightCBAM(AttentionBlock):
 
     def canonical_maps(self, maps):
         return {**maps, "spatial": self.squeeze_unit(maps["spatial"], self.channel_axis)}
-
-    def compute_output_shape(self, inputs_shape, context_shape=None):
-        return tuple(inputs_shape)
 
     def get_config(self):
         config = super().get_config()

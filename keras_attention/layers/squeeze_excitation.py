@@ -7,14 +7,14 @@ from keras_attention.layers.base import (
     layer_label,
     make_divisible,
 )
-from keras_attention.layers.context import context_width, with_context
+from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import GlobalPooling, check_pooling_mode
 
 GATES = ("sigmoid", "hard_sigmoid")
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class SqueezeExcitation(AttentionBlock):
+class SqueezeExcitation(ContextInput, AttentionBlock):
     """Squeeze-and-Excitation block (Hu et al., 2018), optionally fed a context vector (SE-R).
 
     `z = pool(x)`, `s = sigmoid(W2 relu(W1 z + b1) + b2)`, output `s * x` per channel, with
@@ -53,8 +53,6 @@ class SqueezeExcitation(AttentionBlock):
     >>> y.shape
     (None, 32, 32, 64)
     """
-
-    accepts_context = True
 
     def __init__(
         self,
@@ -142,12 +140,6 @@ class SqueezeExcitation(AttentionBlock):
 
     def gate(self, maps):
         return self.channel_map(maps["channel"])
-
-    def call(self, inputs, context=None):
-        return self.apply_maps(inputs, self.compute_attention(inputs, context=context))
-
-    def compute_output_shape(self, inputs_shape, context_shape=None):
-        return tuple(inputs_shape)
 
     def get_config(self):
         config = super().get_config()

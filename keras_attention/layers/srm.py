@@ -3,12 +3,12 @@ from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_number, layer_label
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
-from keras_attention.layers.context import context_width, with_context
+from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import spatial_moments
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class SRM(AttentionBlock):
+class SRM(ContextInput, AttentionBlock):
     """Style-based Recalibration Module (Lee et al., 2019).
 
     Style pooling gives each channel's mean `mu` and standard deviation
@@ -54,8 +54,6 @@ class SRM(AttentionBlock):
             name="norm",
         )
 
-    accepts_context = True
-
     def build(self, inputs_shape, context_shape=None):
         channels = self.input_channels(inputs_shape)
         self.cfc = self.add_weight(name="cfc", shape=(channels, 2), initializer="zeros")
@@ -66,14 +64,6 @@ class SRM(AttentionBlock):
                 channels, use_bias=False, dtype=self.statistics_policy(), name="context_projection"
             )
             self.context_projection.build((None, self.context_units))
-
-    def call(self, inputs, training=None, context=None):
-        return self.apply_maps(
-            inputs, self.compute_attention(inputs, training=training, context=context)
-        )
-
-    def compute_output_shape(self, inputs_shape, context_shape=None):
-        return tuple(inputs_shape)
 
     def compute_attention(self, x, training=None, context=None):
         mean, scale, variance = spatial_moments(self.statistics_input(x), self.data_format)
