@@ -69,7 +69,15 @@ BLOCK_ARGUMENTS = {
     ),
     "ssa": ("squash", "groups", "epsilon", "momentum", "batchnorm", "data_format"),
     "spem": ("alpha", "data_format"),
-    "cbam": ("reduction", "kernel_size", "pooling", "batchnorm", "data_format"),
+    "cbam": (
+        "reduction",
+        "kernel_size",
+        "pooling",
+        "hidden_units",
+        "use_bias",
+        "batchnorm",
+        "data_format",
+    ),
     "eca": (
         "kernel_size",
         "gamma",
@@ -82,7 +90,7 @@ BLOCK_ARGUMENTS = {
     ),
     "srm": ("epsilon", "batchnorm", "data_format"),
     "sge": ("groups", "epsilon", "data_format"),
-    "coord": ("reduction", "min_units", "batchnorm", "data_format"),
+    "coord": ("reduction", "min_units", "use_bias", "batchnorm", "data_format"),
     "ese": ("pooling", "data_format"),
     "ecam": (
         "use_mlp",
@@ -293,7 +301,7 @@ HYPERPARAMETERS = (
 AUX_HYPERPARAMETERS = ("aux_positions", "aux1_weight", "aux2_weight", "aux_dropout")
 AUX_POSITION_CHOICES = ("1", "2", "3", "1,2", "1,3", "2,3")
 # Blocks whose constructor takes a reduction ratio (the search's `reduction` applies to them).
-REDUCTION_BLOCKS = ("se", "cbam", "coord")
+REDUCTION_BLOCKS = ("se", "cbam", "coord", "bam", "fca")
 # Hyperparameters a --range can narrow (the others are choices: --choices).
 NUMERIC_HYPERPARAMETERS = (
     "aux1_weight",

@@ -139,6 +139,11 @@ def test_ssa_has_two_parameters_per_group(groups):
         (lambda: layers.TripletAttention(no_spatial=True), 200),
         (lambda: layers.BAM(), 3 * 16 * 1 + 18 + 13 + 16 + 1),  # Cr 1
         (lambda: layers.FcaNet(), 16 * 16 // 8),
+        # The peers' options: timm's CBAM and coordinate attention without biases.
+        (lambda: layers.CBAM(reduction=4, use_bias=False), 128 + 98 + 2),
+        (lambda: layers.CBAM(hidden_units=2, use_bias=False), 2 * 16 * 2 + 98 + 2),
+        (lambda: layers.CoordinateAttention(reduction=4, use_bias=False), 16 * 8 + 2 * 8 * 16 + 16),
+        (lambda: layers.SqueezeExcitation(rd_divisor=8), 16 * 8 + 8 + 8 * 16 + 16),
     ],
 )
 def test_parameter_counts(make, count):

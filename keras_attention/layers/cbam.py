@@ -4,6 +4,7 @@ from keras import ops
 from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
 from keras_attention.layers.context import ContextInput
+from keras_attention.layers.pooling import check_pooling_mode
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 
 
@@ -21,6 +22,8 @@ class CBAM(ContextInput, AttentionBlock):
 
     Args:
         reduction: reduction ratio of the channel MLP (16).
+        hidden_units: the channel MLP's width; overrides `reduction` when given.
+        use_bias: whether the channel MLP has biases (True, as CBAM; timm's has none).
         kernel_size: size of the spatial convolution (7).
         pooling: pooling modes of the channel attention (`("avg", "max")`).
         batchnorm: `"keras"` or `"torch"`: how its BatchNormalization updates the moving
@@ -40,11 +43,18 @@ class CBAM(ContextInput, AttentionBlock):
     (2, 8, 8, 32)
     """
 
+    # The spatial gate's input: [mean_c; max_c] (CBAM) or their average (light CBAM).
+    descriptor_channels = 2
+    # PyTorch momentum of the spatial BatchNorm: CBAM's BasicConv uses 0.01.
+    spatial_momentum = 0.01
+
     def __init__(
         self,
         reduction=16,
         kernel_size=7,
         pooling=("avg", "max"),
+        hidden_units=None,
+        use_bias=True,
         batchnorm="keras",
         data_format=None,
         **kwargs,
@@ -52,18 +62,16 @@ class CBAM(ContextInput, AttentionBlock):
         super().__init__(data_format=data_format, **kwargs)
         check_integer(layer_label(self), "reduction", reduction)
         check_integer(layer_label(self), "kernel_size", kernel_size)
+        check_integer(layer_label(self), "hidden_units", hidden_units, allow_none=True)
         self.reduction = reduction
         self.kernel_size = kernel_size
+        self.hidden_units = hidden_units
+        self.use_bias = bool(use_bias)
         self.batchnorm = check_batchnorm(batchnorm, layer_label(self))
         self.pooling = tuple(pooling) if not isinstance(pooling, str) else pooling
+        for mode in (pooling,) if isinstance(pooling, str) else pooling:
+            check_pooling_mode(mode, layer_label(self))
         policy = self.statistics_policy()
-        self.channel_attention = SqueezeExcitation(
-            reduction=reduction,
-            pooling=pooling,
-            data_format=self.data_format,
-            dtype=policy,
-            name="channel_attention",
-        )
         self.spatial_conv = keras.layers.Conv2D(
             1,
             kernel_size,
@@ -73,37 +81,55 @@ class CBAM(ContextInput, AttentionBlock):
             dtype=policy,
             name="spatial_conv",
         )
-        # CBAM's BasicConv uses BatchNorm2d(eps=1e-5, momentum=0.01): Keras momentum 0.99.
+        # BatchNorm2d(eps=1e-5, momentum=m) is Keras' momentum 1 - m.
         self.spatial_norm = batch_normalization(
             batchnorm,
             axis=self.channel_axis,
             epsilon=1e-5,
-            momentum=0.99,
+            momentum=1.0 - self.spatial_momentum,
             dtype=policy,
             name="spatial_norm",
         )
 
+    def channel_hidden_units(self, channels):
+        """The channel MLP's width (None: `C // reduction`)."""
+        return self.hidden_units
+
     def build(self, inputs_shape, context_shape=None):
-        self.input_channels(inputs_shape)
+        channels = self.input_channels(inputs_shape)
+        self.channel_attention = SqueezeExcitation(
+            reduction=self.reduction,
+            pooling=self.pooling,
+            hidden_units=self.channel_hidden_units(channels),
+            use_bias=self.use_bias,
+            data_format=self.data_format,
+            dtype=self.statistics_policy(),
+            name="channel_attention",
+        )
         self.channel_attention.build(inputs_shape, context_shape)
         map_shape = list(inputs_shape)
-        map_shape[self.channel_axis] = 2
+        map_shape[self.channel_axis] = self.descriptor_channels
         self.spatial_conv.build(tuple(map_shape))
         map_shape[self.channel_axis] = 1
         self.spatial_norm.build(tuple(map_shape))
+
+    def spatial_descriptor(self, refined):
+        """CBAM's `[mean_c(x'); max_c(x')]`."""
+        axis = self.channel_axis
+        return ops.concatenate(
+            [
+                ops.mean(refined, axis=axis, keepdims=True),
+                ops.max(refined, axis=axis, keepdims=True),
+            ],
+            axis=axis,
+        )
 
     def refine(self, x, training=None, context=None):
         """`(refined, maps)`: `x' = Mc * x` in the statistics dtype, and both maps."""
         stats = self.statistics_input(x)
         channel_weights = self.channel_attention.channel_weights(stats, context)
         refined = stats * self.channel_map(channel_weights)
-        descriptor = ops.concatenate(
-            [
-                ops.mean(refined, axis=self.channel_axis, keepdims=True),
-                ops.max(refined, axis=self.channel_axis, keepdims=True),
-            ],
-            axis=self.channel_axis,
-        )
+        descriptor = self.spatial_descriptor(refined)
         spatial = ops.sigmoid(self.spatial_norm(self.spatial_conv(descriptor), training=training))
         return refined, {"channel": channel_weights, "spatial": spatial}
 
@@ -129,6 +155,8 @@ class CBAM(ContextInput, AttentionBlock):
                 "reduction": self.reduction,
                 "kernel_size": self.kernel_size,
                 "pooling": self.pooling,
+                "hidden_units": self.hidden_units,
+                "use_bias": self.use_bias,
                 "batchnorm": self.batchnorm,
             }
         )

@@ -23,6 +23,8 @@ class CoordinateAttention(AttentionBlock):
     Args:
         reduction: reduction ratio of the shared transform (32).
         min_units: lower bound on its channels (8).
+        use_bias: whether the three 1x1 convolutions have biases (True, as the authors' code;
+            timm's have none).
         batchnorm: `"keras"` or `"torch"`: how its BatchNormalization updates the moving
             variance in training (`"torch"`: PyTorch's unbiased update, for PyTorch recipes).
         data_format: `"channels_last"` or `"channels_first"`.
@@ -38,8 +40,17 @@ class CoordinateAttention(AttentionBlock):
     (2, 8, 6, 32)
     """
 
-    def __init__(self, reduction=32, min_units=8, batchnorm="keras", data_format=None, **kwargs):
+    def __init__(
+        self,
+        reduction=32,
+        min_units=8,
+        use_bias=True,
+        batchnorm="keras",
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(data_format=data_format, **kwargs)
+        self.use_bias = bool(use_bias)
         check_integer(layer_label(self), "reduction", reduction)
         check_integer(layer_label(self), "min_units", min_units)
         self.reduction = reduction
@@ -56,7 +67,12 @@ class CoordinateAttention(AttentionBlock):
 
     def _conv(self, filters, name):
         return keras.layers.Conv2D(
-            filters, 1, data_format=self.data_format, dtype=self.statistics_policy(), name=name
+            filters,
+            1,
+            use_bias=self.use_bias,
+            data_format=self.data_format,
+            dtype=self.statistics_policy(),
+            name=name,
         )
 
     def build(self, input_shape):
@@ -115,6 +131,7 @@ class CoordinateAttention(AttentionBlock):
             {
                 "reduction": self.reduction,
                 "min_units": self.min_units,
+                "use_bias": self.use_bias,
                 "batchnorm": self.batchnorm,
             }
         )

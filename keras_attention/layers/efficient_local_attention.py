@@ -1,20 +1,20 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
 from keras_attention.layers.pooling import standardize
 from keras_attention.layers.simple_coordinate_attention import directional_means
-from keras_attention.layers.strip_attention import strip_convolutions
+from keras_attention.layers.strip_attention import StripAttention
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class EfficientLocalAttention(AttentionBlock):
+class EfficientLocalAttention(StripAttention):
     """Efficient local attention (Xu and Wan, ELA, 2024; timm's `ela`,
     timm/layers/coord_attn.py EfficientLocalAttn).
 
     `a_h = sigmoid(silu(GN(dwconv_(k,1)(mean_W x))))`, `a_w` likewise with a `(1, k)`
-    convolution on `mean_H x`; `y = x * a_h * a_w`. Depthwise convolutions without bias,
-    GroupNorm with one group (epsilon 1e-5). `2 k C + 4 C` parameters (k=7: 18C).
+    convolution on `mean_H x`; `y = x * a_h * a_w`. Depthwise convolutions without bias (strip
+    attention's), GroupNorm with one group (epsilon 1e-5). `2 k C + 4 C` parameters (k=7:
+    18C).
 
     Args:
         kernel_size: the strips' length (7).
@@ -32,20 +32,19 @@ class EfficientLocalAttention(AttentionBlock):
     """
 
     def __init__(self, kernel_size=7, has_skip=False, data_format=None, **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        self.kernel_size = check_integer(layer_label(self), "kernel_size", kernel_size)
-        self.has_skip = bool(has_skip)
+        super().__init__(
+            kernel_size=kernel_size, has_skip=has_skip, data_format=data_format, **kwargs
+        )
 
     def build(self, input_shape):
-        channels = self.input_channels(input_shape)
-        self.conv_h, self.conv_w = strip_convolutions(self, self.kernel_size, False)
+        super().build(input_shape)
         norm = dict(groups=1, axis=self.channel_axis, epsilon=1e-5, dtype=self.statistics_policy())
         self.norm_h = keras.layers.GroupNormalization(name="norm_h", **norm)
         self.norm_w = keras.layers.GroupNormalization(name="norm_w", **norm)
         shape = [None] * 4
-        shape[self.channel_axis] = channels
-        for layer in (self.conv_h, self.conv_w, self.norm_h, self.norm_w):
-            layer.build(tuple(shape))
+        shape[self.channel_axis] = self.channels
+        self.norm_h.build(tuple(shape))
+        self.norm_w.build(tuple(shape))
 
     def compute_attention(self, x, training=None):
         rows, columns = directional_means(self, self.statistics_input(x))
@@ -63,18 +62,9 @@ class EfficientLocalAttention(AttentionBlock):
     def gate(self, maps):
         return maps["height"] * maps["width"]
 
-    def apply_maps(self, inputs, maps):
-        y = super().apply_maps(inputs, maps)
-        return y + inputs if self.has_skip else y
-
     def canonical_maps(self, maps):
         h_axis, w_axis = self.spatial_axes
         return {
             "height": ops.squeeze(maps["height"], w_axis),
             "width": ops.squeeze(maps["width"], h_axis),
         }
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"kernel_size": self.kernel_size, "has_skip": self.has_skip})
-        return config
