@@ -71,7 +71,8 @@ def probe_model(model):
 
 def display_map(block, maps):
     """One map to show for a block: its spatial map `(N, H, W)` when it has one (several
-    groups or directions are averaged into one), else its channel weights `(N, C)`."""
+    groups or directions are averaged into one), its channel weights `(N, C)`, Global
+    Context's added context `(N, C)`, or the channel mean of a gate that varies over both."""
     if "spatial" in maps:
         spatial = np.asarray(maps["spatial"])
         return spatial if spatial.ndim == 3 else spatial.mean(axis=block.channel_axis)
@@ -81,7 +82,17 @@ def display_map(block, maps):
                 np.einsum("nch,ncw->nhw", maps["height"], maps["width"]) / maps["height"].shape[1]
             )
         return np.einsum("nhc,nwc->nhw", maps["height"], maps["width"]) / maps["height"].shape[-1]
-    return np.asarray(maps["channel"])
+    if "channel" in maps:
+        return np.asarray(maps["channel"])
+    if "add" in maps:  # Global Context's add fusion: the (N, C) context added everywhere
+        return np.asarray(maps["add"])
+    # A gate that varies over positions and channels (SimAM, triplet, BAM, strip, ...): the
+    # block's own product of its maps, averaged over the channels.
+    gate = keras.ops.convert_to_numpy(
+        block.gate({k: keras.ops.convert_to_tensor(v) for k, v in maps.items()})
+    )
+    gate = np.broadcast_to(gate, np.broadcast_shapes(*(np.shape(v) for v in maps.values())))
+    return gate.mean(axis=block.channel_axis)
 
 
 def block_maps(model, images, batch_size=32):

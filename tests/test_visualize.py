@@ -36,18 +36,25 @@ def test_attention_maps_has_every_block_in_order_with_gates_in_0_1(block):
     maps = visualize.attention_maps(model, images)
     expected = [f"stage{s}_block{b}_attention" for s in (1, 2, 3) for b in (1, 2, 3)]
     assert list(maps) == expected
-    spatial = block in ("ssa", "cbam", "sge", "coord")
+    channel_only = ("se", "spem", "eca", "srm", "ese", "ecam", "ceca", "ge", "gc", "gca", "fca")
+    low, high = {"bam": (1.0, 2.0), "gca": (-np.inf, np.inf)}.get(block, (0.0, 1.0))
     for name, value in maps.items():
         stage = int(name[5])
         size, channels = 16 // 2 ** (stage - 1), 16 * 2 ** (stage - 1)
-        assert value.shape == ((3, size, size) if spatial else (3, channels)), name
-        assert np.isfinite(value).all() and value.min() >= 0.0 and value.max() <= 1.0
-    # Every block's output is its input times the maps it returns (channels_last).
+        shape = (3, channels) if block in channel_only else (3, size, size)
+        assert value.shape == shape, name
+        assert np.isfinite(value).all() and value.min() >= low and value.max() <= high
+    # Every block's output is its input times the maps it returns (channels_last); the
+    # blocks whose maps are not channel, spatial or directional gates, through their own gate.
     for layer in [model.get_layer(n) for n in expected[::4]]:
         probe = keras.Model(model.inputs, [layer.input, layer.output])
         x, y = probe.predict(images, verbose=0)
         maps = {k: to_numpy(v) for k, v in layer.attention(x).items()}
-        np.testing.assert_allclose(y, x * _gate(maps, x.shape[-1]), rtol=1e-5, atol=1e-5)
+        if set(maps) <= {"channel", "spatial", "height", "width"}:
+            expected_y = x * _gate(maps, x.shape[-1])
+        else:
+            expected_y = to_numpy(layer.apply_maps(x, maps))
+        np.testing.assert_allclose(y, expected_y, rtol=1e-5, atol=1e-5)
 
 
 def _gate(maps, channels):

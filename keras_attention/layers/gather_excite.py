@@ -178,6 +178,8 @@ class GatherExcite(ContextInput, AttentionBlock):
                 vector = ops.mean(gathered, axis=(h_axis, w_axis))
                 excited = self.channel_map(with_context(self, x, vector, context))
             excited = self.fc2(self.fc1(excited))
+        if not self.extent and not self.extra_params:  # one weight per channel
+            return {"channel": ops.sigmoid(ops.mean(excited, axis=(h_axis, w_axis)))}
         size = (excited.shape[h_axis], excited.shape[w_axis])
         if size != (1, 1):
             shape = ops.shape(x)
