@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from keras_attention import quiet, run_folder
 from keras_attention.catalog import EXPORT_KINDS, TFLITE_MODES
+from keras_attention.layers.base import litert_form
 
 
 class UnsupportedOpError(ValueError):
@@ -235,7 +236,8 @@ def convert_tflite(model, mode="float32", representative_inputs=None):
     _single_output(model)
     model = float32_copy(model)
     with tempfile.TemporaryDirectory() as directory:
-        with quiet.silenced_stderr():
+        # The blocks trace their LiteRT form: no branch, XNNPACK's preferred ops.
+        with quiet.silenced_stderr(), litert_form():
             model.export(directory, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(directory)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]

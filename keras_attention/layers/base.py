@@ -15,10 +15,34 @@ Inputs: integer inputs are computed in the compute dtype (as Keras' preprocessin
 and an empty batch gives an empty output of the same shape.
 """
 
+import contextlib
+import threading
+
 import keras
 from keras import ops
 
 HALF_DTYPES = ("float16", "bfloat16")
+_TRACING = threading.local()
+
+
+@contextlib.contextmanager
+def litert_form():
+    """While active (in this thread), blocks trace the form of their computation that LiteRT
+    runs fastest, with the same values: no data-dependent branch (XNNPACK delegates no control
+    flow, so a branch would split the graph) and the op forms its kernels prefer.
+    `export.convert_tflite` traces the model inside it; everywhere else the blocks trace the
+    form TensorFlow, JAX and PyTorch run fastest."""
+    previous = getattr(_TRACING, "litert", False)
+    _TRACING.litert = True
+    try:
+        yield
+    finally:
+        _TRACING.litert = previous
+
+
+def tracing_for_litert():
+    """Whether the current trace is for a TFLite conversion (see `litert_form`)."""
+    return getattr(_TRACING, "litert", False)
 
 
 def standardize_data_format(data_format):

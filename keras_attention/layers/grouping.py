@@ -4,8 +4,9 @@ Channels are split into `groups` consecutive groups of `channels // groups` chan
 `c` belongs to group `c // (channels // groups)`, as `x.view(b * groups, -1, h, w)` does in the
 authors' PyTorch code.
 
-Speed: with one group nothing is reshaped (a reduction with `keepdims` gives the map, and the
-map broadcasts over the channels). With several, the reshapes use the static sizes where they
+Speed: with one group nothing is reshaped (one contraction over the channels gives the map,
+or in a TFLite trace a product and a reduction with `keepdims`, and the map broadcasts over the
+channels). With several, the reshapes use the static sizes where they
 are known, so a converted TFLite model has constant shapes (no SHAPE op, which XNNPACK does not
 take), and a group's map scales its channels through the grouped view rather than being
 repeated over them (no TILE).
@@ -13,7 +14,7 @@ repeated over them (no TILE).
 
 from keras import ops
 
-from keras_attention.layers.base import channel_axis, layer_label
+from keras_attention.layers.base import channel_axis, layer_label, tracing_for_litert
 
 
 def check_groups(layer, groups, channels, input_shape):
@@ -64,6 +65,14 @@ def grouped_saliency(x, channel_weights, groups, data_format, reduce="mean"):
         if data_format == "channels_last"
         else channel_weights[:, :, None, None]
     )
+    if groups == 1 and not tracing_for_litert():
+        # One contraction over the channels (a batched matmul) is TensorFlow's fastest form;
+        # XNNPACK's is the product and the reduction below (`base.litert_form`).
+        if data_format == "channels_last":
+            summed = ops.matmul(x, channel_weights[:, None, :, None])
+        else:
+            summed = ops.einsum("nchw,nc->nhw", x, channel_weights)[:, None]
+        return summed / x.shape[axis] if reduce == "mean" else summed
     weighted = x * weights
     if groups == 1:
         return reducer(weighted, axis=axis, keepdims=True)

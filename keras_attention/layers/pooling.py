@@ -19,6 +19,7 @@ from keras_attention.layers.base import (
     feature_map_channels,
     spatial_axes,
     standardize_data_format,
+    tracing_for_litert,
 )
 
 POOLING_MODES = ("avg", "max", "min", "mix", "avgmax", "dct")
@@ -243,32 +244,62 @@ def adaptive_average_pool(x, output_size, data_format="channels_last"):
 def spatial_moments(x, data_format="channels_last", keepdims=False):
     """Per-channel mean and unbiased variance over the spatial axes, safe from overflow.
 
-    Returns `(mean, scale, scaled_variance)` with `variance = scale**2 * scaled_variance`:
-    `scale` is the channel's largest magnitude, at least 1. The values divided by it are at
-    most 1, so neither their sum nor the squares of their distances from the mean can
-    overflow, however large the (finite) values; values within +-1 are not rescaled at all.
-    The largest magnitude comes from a max and a min pool, which only read the map (no
-    `|x - mean|` map is formed). (A power-of-two scale, from `log2` and `power`, would make the
-    division exact, but split SRM-ResNet-50's TFLite graph into 17 XNNPACK partitions.) The
-    variance divides by n - 1 (PyTorch's `var`/`std` default, used by SRM and SGE), floored at
-    1 so that a 1x1 map gives 0.
+    Returns `(mean, scale, scaled_variance)` with `variance = scale**2 * scaled_variance`.
+    The variance divides by n - 1 (PyTorch's `var`/`std` default, used by SRM and SGE),
+    floored at 1 so that a 1x1 map gives 0.
+
+    Speed: the plain two-pass moments (a mean, then the mean squared distance from it; `scale`
+    is 1) are taken first. Only where they are not finite, which is where a sum or a square
+    overflowed float32 (values beyond about 1.8e19) or the input holds inf or NaN, does a
+    branch (`ops.cond`, which runs one side) take them again the safe way, `_safe_moments`.
+    A TFLite trace (`base.litert_form`) always takes the safe way, with no branch: XNNPACK
+    delegates no control flow.
     """
     axes = spatial_axes(data_format)
+    if tracing_for_litert():
+        mean, scale, scaled = _safe_moments(x, axes)
+    else:
+        mean, variance = _plain_moments(x, axes)
+        plain = (mean, ops.ones_like(mean), variance * _unbiased(x, axes))
+        mean, scale, scaled = ops.cond(
+            ops.all(ops.isfinite(variance)), lambda: plain, lambda: _safe_moments(x, axes)
+        )
+    if not keepdims:
+        mean, scale, scaled = (ops.squeeze(v, axis=axes) for v in (mean, scale, scaled))
+    return mean, scale, scaled
+
+
+def _plain_moments(x, axes):
+    """The mean and the biased variance, two passes (`keepdims`)."""
+    if keras.config.backend() == "torch":
+        # PyTorch's `ops.moments` is E[x^2] - E[x]^2, which cancels when the mean is large.
+        mean = ops.mean(x, axis=axes, keepdims=True)
+        return mean, ops.mean(ops.square(x - mean), axis=axes, keepdims=True)
+    return ops.moments(x, axes=axes, keepdims=True)
+
+
+def _unbiased(x, axes):
+    """n / (n - 1) for n spatial positions, with n - 1 floored at 1."""
     shape = ops.shape(x)
     count = ops.cast(shape[axes[0]] * shape[axes[1]], x.dtype)
+    return count / ops.maximum(count - 1.0, 1.0)
+
+
+def _safe_moments(x, axes):
+    """`(mean, scale, scaled_variance)`, `keepdims`, for any finite values: `scale` is the
+    channel's largest magnitude, at least 1. The values divided by it are at most 1, so
+    neither their sum nor the squares of their distances from the mean can overflow; values
+    within +-1 are not rescaled at all. The largest magnitude comes from a max and a min pool,
+    which only read the map (no `|x - mean|` map is formed). (A power-of-two scale, from `log2`
+    and `power`, would make the division exact, but split SRM-ResNet-50's TFLite graph into 17
+    XNNPACK partitions.)"""
     largest = ops.maximum(
         ops.max(x, axis=axes, keepdims=True), -ops.min(x, axis=axes, keepdims=True)
     )
     scale = ops.maximum(largest, 1.0)
     # The mean too is taken of the scaled values: a sum of huge values would overflow.
-    x = x / scale
-    mean = ops.mean(x, axis=axes, keepdims=True)
-    scaled = ops.sum(ops.square(x - mean), axis=axes, keepdims=keepdims)
-    scaled = scaled / ops.maximum(count - 1.0, 1.0)
-    mean = mean * scale
-    if not keepdims:
-        mean, scale = ops.squeeze(mean, axis=axes), ops.squeeze(scale, axis=axes)
-    return mean, scale, scaled
+    mean, variance = _plain_moments(x / scale, axes)
+    return mean * scale, scale, variance * _unbiased(x, axes)
 
 
 def standardize(v, axes, epsilon):

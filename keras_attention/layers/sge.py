@@ -54,11 +54,12 @@ class SGE(GroupMaps, AttentionBlock):
         similarity = grouped_saliency(stats, pooled, self.groups, self.data_format, reduce="sum")
         mean, scale, variance = spatial_moments(similarity, self.data_format, keepdims=True)
         epsilon = self.epsilon / (self.channel_map(pooled_scale) * scale)
-        normalised = (similarity - mean) / scale / (ops.sqrt(variance) + epsilon)
-        maps = ops.sigmoid(
-            normalised * self.channel_map(self.group_weight[None, :])
-            + self.channel_map(self.group_bias[None, :])
-        )
+        # weight * (t - mean) / std + bias as one affine map of t, its factors per group
+        # (one product and one sum over the map, not four operations).
+        weight = self.channel_map(self.group_weight[None, :])
+        factor = weight / (scale * (ops.sqrt(variance) + epsilon))
+        shift = self.channel_map(self.group_bias[None, :]) - mean * factor
+        maps = ops.sigmoid(similarity * factor + shift)
         return {"spatial": maps}
 
     def get_config(self):
