@@ -1,22 +1,39 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
+from keras_attention.layers.base import (
+    AttentionBlock,
+    check_integer,
+    layer_label,
+    tracing_for_litert,
+)
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.pooling import global_pool
 
 
 class DilatedConv2D(keras.layers.Conv2D):
-    """A dilated convolution computed as an ordinary one with its kernel spread out (zeros
-    between the taps): TensorFlow lowers `dilation_rate` to SPACE_TO_BATCH_ND and
-    BATCH_TO_SPACE_ND, which TFLite's XNNPACK delegate does not take, so a model with BAM
-    would run in several partitions. The weights are the dilated layer's `(k, k, in, out)`
-    kernel; the spread kernel is a constant of them that the converter folds."""
+    """A dilated convolution; in a TFLite trace (`base.litert_form`) an ordinary one with its
+    kernel spread out (zeros between the taps): TensorFlow lowers `dilation_rate` to
+    SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND, which TFLite's XNNPACK delegate does not take, so
+    a model with BAM would run in several partitions. The weights are the dilated layer's
+    `(k, k, in, out)` kernel; the spread kernel is a constant of them that the converter
+    folds. Elsewhere the dilated convolution runs as such, with a ninth of the taps."""
 
     def __init__(self, filters, kernel_size, dilation, **kwargs):
         super().__init__(filters, kernel_size, padding="same", **kwargs)
         self.dilation = dilation
 
     def call(self, inputs):
+        if not tracing_for_litert():
+            # Elsewhere the dilated convolution itself: a ninth of the spread kernel's taps.
+            outputs = ops.conv(
+                inputs,
+                self.kernel,
+                padding="same",
+                dilation_rate=self.dilation,
+                data_format=self.data_format,
+            )
+            return self._add_bias(outputs)
         k = self.kernel_size[0]
         spread = (k - 1) * self.dilation + 1
         taps = ops.cast(
@@ -25,6 +42,9 @@ class DilatedConv2D(keras.layers.Conv2D):
         )
         kernel = ops.einsum("ia,jb,abco->ijco", taps, taps, self.kernel)
         outputs = ops.conv(inputs, kernel, padding="same", data_format=self.data_format)
+        return self._add_bias(outputs)
+
+    def _add_bias(self, outputs):
         if self.use_bias:
             shape = (1, 1, 1, -1) if self.data_format == "channels_last" else (1, -1, 1, 1)
             outputs = outputs + ops.reshape(self.bias, shape)
@@ -115,7 +135,7 @@ class BAM(AttentionBlock):
 
     def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
-        mc = ops.mean(stats, axis=self.spatial_axes)
+        mc = global_pool(stats, "avg", self.data_format)
         mc = ops.relu(self.channel_norm(self.channel_fc(mc), training=training))
         mc = self.channel_out(mc)
         ms = stats

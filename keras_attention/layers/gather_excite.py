@@ -11,6 +11,7 @@ from keras_attention.layers.base import (
 )
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
 from keras_attention.layers.context import ContextInput, context_width, with_context
+from keras_attention.layers.pooling import spatial_reduce
 
 
 def nearest_matrix(out_size, in_size, dtype):
@@ -164,7 +165,7 @@ class GatherExcite(ContextInput, AttentionBlock):
                     x = ops.relu(x)
             return x
         if not self.extent:
-            return ops.mean(x, axis=self.spatial_axes, keepdims=True)
+            return spatial_reduce(x, ops.mean, self.data_format, keepdims=True)
         local = self._local_average(self._channels_last(x))
         return local if self.data_format == "channels_last" else ops.transpose(local, (0, 3, 1, 2))
 

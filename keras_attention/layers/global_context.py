@@ -9,7 +9,7 @@ from keras_attention.layers.base import (
     make_divisible,
 )
 from keras_attention.layers.context import ContextInput, context_width, with_context
-from keras_attention.layers.pooling import standardize
+from keras_attention.layers.pooling import spatial_reduce, standardize
 
 
 class ContextMLP(keras.layers.Layer):
@@ -118,7 +118,7 @@ class GlobalContext(ContextInput, AttentionBlock):
     def pooled_context(self, stats):
         axes = self.spatial_axes
         if not self.use_attn:
-            return ops.mean(stats, axis=axes)
+            return spatial_reduce(stats, ops.mean, self.data_format)
         logits = self.conv_attn(stats)  # (N, H, W, 1) or (N, 1, H, W)
         h, w = (logits.shape[a] for a in axes)
         if h is None or w is None:
@@ -131,7 +131,7 @@ class GlobalContext(ContextInput, AttentionBlock):
         flat = ops.reshape(logits, (-1, h * w))
         back = (-1, *logits.shape[1:]) if static else ops.shape(logits)
         weights = ops.reshape(ops.softmax(flat, axis=-1), back)
-        return ops.sum(stats * weights, axis=axes)
+        return spatial_reduce(stats * weights, ops.sum, self.data_format)
 
     def compute_attention(self, x, training=None, context=None):
         stats = self.statistics_input(x)

@@ -67,7 +67,23 @@ def global_pool(x, mode, data_format="channels_last"):
     """
     if mode not in _REDUCERS:
         raise ValueError(f"global_pool: mode must be one of {tuple(_REDUCERS)}, got {mode!r}.")
-    return _REDUCERS[mode](x, axis=spatial_axes(data_format))
+    return spatial_reduce(x, _REDUCERS[mode], data_format)
+
+
+def spatial_reduce(x, reducer, data_format="channels_last", keepdims=False):
+    """`reducer` (`ops.mean`, `ops.sum`, `ops.max`, `ops.min`) over the spatial axes.
+
+    channels_last: over the height, then over the width. TensorFlow reduces an `(N, H, W, C)`
+    map over `(1, 2)` as the middle axis of `(N, H*W, C)`, with `C` contiguous values per step;
+    over `1` alone it has `W*C` of them: 2.5 to 3 times faster on ResNet-50's maps, and the
+    second reduction reads a map `H` times smaller. A TFLite trace (`base.litert_form`) keeps
+    the one reduction over both axes, XNNPACK's global pooling.
+    """
+    axes = spatial_axes(data_format)
+    if data_format == "channels_first" or tracing_for_litert():
+        return reducer(x, axis=axes, keepdims=keepdims)
+    rows = reducer(x, axis=1, keepdims=True)
+    return reducer(rows, axis=2, keepdims=True) if keepdims else reducer(rows, axis=(1, 2))
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -192,7 +208,7 @@ class GlobalPooling(InputHandling, keras.layers.Layer):
         )
         if tuple(inputs.shape[a] for a in axes) != size:
             inputs = adaptive_average_pool(inputs, size, self.data_format)
-        return ops.sum(inputs * weights[None], axis=axes)
+        return spatial_reduce(inputs * weights[None], ops.sum, self.data_format)
 
     def compute_output_shape(self, input_shape):
         channel = -1 if self.data_format == "channels_last" else 1
@@ -257,25 +273,27 @@ def spatial_moments(x, data_format="channels_last", keepdims=False):
     """
     axes = spatial_axes(data_format)
     if tracing_for_litert():
-        mean, scale, scaled = _safe_moments(x, axes)
+        mean, scale, scaled = _safe_moments(x, data_format)
     else:
-        mean, variance = _plain_moments(x, axes)
+        mean, variance = _plain_moments(x, data_format)
         plain = (mean, ops.ones_like(mean), variance * _unbiased(x, axes))
         mean, scale, scaled = ops.cond(
-            ops.all(ops.isfinite(variance)), lambda: plain, lambda: _safe_moments(x, axes)
+            ops.all(ops.isfinite(variance)),
+            lambda: plain,
+            lambda: _safe_moments(x, data_format),
         )
     if not keepdims:
         mean, scale, scaled = (ops.squeeze(v, axis=axes) for v in (mean, scale, scaled))
     return mean, scale, scaled
 
 
-def _plain_moments(x, axes):
-    """The mean and the biased variance, two passes (`keepdims`)."""
-    if keras.config.backend() == "torch":
-        # PyTorch's `ops.moments` is E[x^2] - E[x]^2, which cancels when the mean is large.
-        mean = ops.mean(x, axis=axes, keepdims=True)
-        return mean, ops.mean(ops.square(x - mean), axis=axes, keepdims=True)
-    return ops.moments(x, axes=axes, keepdims=True)
+def _plain_moments(x, data_format):
+    """The mean and the biased variance, two passes (`keepdims`). Written out rather than
+    `ops.moments`: PyTorch's is E[x^2] - E[x]^2, which cancels when the mean is large, and
+    TensorFlow's reduces over both spatial axes at once (`spatial_reduce`: 2.4 times slower
+    on ResNet-50's first stage)."""
+    mean = spatial_reduce(x, ops.mean, data_format, keepdims=True)
+    return mean, spatial_reduce(ops.square(x - mean), ops.mean, data_format, keepdims=True)
 
 
 def _unbiased(x, axes):
@@ -285,7 +303,7 @@ def _unbiased(x, axes):
     return count / ops.maximum(count - 1.0, 1.0)
 
 
-def _safe_moments(x, axes):
+def _safe_moments(x, data_format):
     """`(mean, scale, scaled_variance)`, `keepdims`, for any finite values: `scale` is the
     channel's largest magnitude, at least 1. The values divided by it are at most 1, so
     neither their sum nor the squares of their distances from the mean can overflow; values
@@ -294,12 +312,13 @@ def _safe_moments(x, axes):
     and `power`, would make the division exact, but split SRM-ResNet-50's TFLite graph into 17
     XNNPACK partitions.)"""
     largest = ops.maximum(
-        ops.max(x, axis=axes, keepdims=True), -ops.min(x, axis=axes, keepdims=True)
+        spatial_reduce(x, ops.max, data_format, keepdims=True),
+        -spatial_reduce(x, ops.min, data_format, keepdims=True),
     )
     scale = ops.maximum(largest, 1.0)
     # The mean too is taken of the scaled values: a sum of huge values would overflow.
-    mean, variance = _plain_moments(x / scale, axes)
-    return mean * scale, scale, variance * _unbiased(x, axes)
+    mean, variance = _plain_moments(x / scale, data_format)
+    return mean * scale, scale, variance * _unbiased(x, spatial_axes(data_format))
 
 
 def standardize(v, axes, epsilon):

@@ -45,9 +45,12 @@ class SimAM(AttentionBlock):
         # (The moments as (batch, channels) vectors broadcast back: kept dimensions lead
         # tf2onnx's layout optimiser to mix NCHW and NHWC operands.)
         mean, scale, variance = spatial_moments(stats, self.data_format)
-        d = ops.square((stats - self.channel_map(mean)) / self.channel_map(scale))
-        denominator = 4.0 * (variance + self.e_lambda / ops.square(scale))
-        energy = d / self.channel_map(denominator) + 0.5
+        # d / (4 (v + lambda)) = ((x - mean) * f)^2, f = 1 / (2 s sqrt(v' + lambda / s^2)) per
+        # channel (v = s^2 v'): one product over the map, not two divisions. 0.5 / s first,
+        # so that f cannot overflow however large s is.
+        factor = 0.5 / scale / ops.sqrt(variance + self.e_lambda / ops.square(scale))
+        centred = stats - self.channel_map(mean)
+        energy = ops.square(centred * self.channel_map(factor)) + 0.5
         return {"energy": ops.sigmoid(energy)}
 
     def gate(self, maps):

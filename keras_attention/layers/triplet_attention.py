@@ -68,36 +68,46 @@ class TripletAttention(AttentionBlock):
             self.convs[branch].build((None, None, None, 2))
             self.norms[branch].build((None, None, None, 1))
 
-    def _gate(self, branch, plane, training):
-        """sigmoid(BN(conv(Z-pool))) of a `(N, rows, cols, features)` plane over its last axis."""
+    def _gate(self, branch, stats, plane_axes, training):
+        """sigmoid(BN(conv(Z-pool))) of the branch's `(N, rows, cols, features)` plane: the
+        permutation `plane_axes` of `stats`, pooled over its last axis. The map is pooled
+        first and only the pooled map is permuted (never a transpose of the feature map)."""
+        axis = plane_axes[-1]
         pooled = ops.concatenate(
-            [ops.max(plane, axis=-1, keepdims=True), ops.mean(plane, axis=-1, keepdims=True)],
-            axis=-1,
+            [ops.max(stats, axis=axis, keepdims=True), ops.mean(stats, axis=axis, keepdims=True)],
+            axis=axis,
         )
+        pooled = ops.transpose(pooled, plane_axes)
         return ops.sigmoid(self.norms[branch](self.convs[branch](pooled), training=training))
 
     def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
-        if self.data_format == "channels_first":
-            stats = ops.transpose(stats, (0, 2, 3, 1))  # the branches work on NHWC
+        # The branches' planes are permutations of NHWC; channels_first data gets there too.
+        nhwc = (0, 1, 2, 3) if self.data_format == "channels_last" else (0, 2, 3, 1)
+
+        def plane(*axes):
+            return tuple(nhwc[a] for a in axes)
+
         maps = {}
         # cw: pool H, a (C, W) plane: (N, C, W, H) -> gate (N, C, W, 1) -> (N, 1, W, C).
-        cw = self._gate("cw", ops.transpose(stats, (0, 3, 2, 1)), training)
+        cw = self._gate("cw", stats, plane(0, 3, 2, 1), training)
         maps["cw"] = ops.transpose(cw, (0, 3, 2, 1))
         # hc: pool W, an (H, C) plane: (N, H, C, W) -> gate (N, H, C, 1) -> (N, H, 1, C).
-        hc = self._gate("hc", ops.transpose(stats, (0, 1, 3, 2)), training)
+        hc = self._gate("hc", stats, plane(0, 1, 3, 2), training)
         maps["hc"] = ops.transpose(hc, (0, 1, 3, 2))
         if not self.no_spatial:
-            maps["hw"] = self._gate("hw", stats, training)  # (N, H, W, 1)
+            maps["hw"] = self._gate("hw", stats, plane(0, 1, 2, 3), training)  # (N, H, W, 1)
         if self.data_format == "channels_first":
             maps = {k: ops.transpose(v, (0, 3, 1, 2)) for k, v in maps.items()}
         return maps
 
     def gate(self, maps):
-        total = maps["cw"] + maps["hc"]
+        # The average's 1/n is taken on the small maps: one full-size pass fewer.
+        weight = 1.0 / len(maps)
+        total = maps["cw"] * weight + maps["hc"] * weight
         if "hw" in maps:
-            total = total + maps["hw"]
-        return total / float(len(maps))
+            total = total + maps["hw"] * weight
+        return total
 
     def get_config(self):
         config = super().get_config()
