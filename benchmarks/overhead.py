@@ -65,11 +65,47 @@ class Floor(keras.layers.Layer):
         super().__init__(name=name, **kwargs)
         self.kind = kind
 
+    def build(self, input_shape):
+        # A block whose own layers are more than a small gate on a pooled vector has them
+        # in its floor too, once each, as plain Keras layers (7x7 convolutions on pooled
+        # planes, BAM's projection and dilated convolutions, the coordinate blocks' 1x1s on
+        # pooled rows and columns, ESE's C x C, ECA-MLP's C x hidden map): a block cannot be
+        # faster than its own arithmetic.
+        c = input_shape[-1]
+        conv = keras.layers.Conv2D
+        spatial = conv(1, 7, padding="same")
+        own = {
+            "ese": {"fc": keras.layers.Dense(c)},
+            "ecam": {
+                "expand": keras.layers.Conv1D(max(8, c // 8), 1, activation="relu"),
+                "conv": keras.layers.Conv1D(1, 5, padding="same"),
+            },
+            "cbam": {"spatial": spatial},
+            "lcbam": {"spatial": spatial},
+            "triplet": {k: conv(1, 7, padding="same") for k in ("cw", "hc", "hw")},
+            "bam": {
+                "reduce": conv(c // 16, 1, activation="relu"),
+                "dilated_1": conv(c // 16, 3, dilation_rate=4, padding="same"),
+                "dilated_2": conv(c // 16, 3, dilation_rate=4, padding="same"),
+                "out": conv(1, 1),
+            },
+            "coord": {"fc1": conv(max(8, c // 32), 1), "fc_h": conv(c, 1), "fc_w": conv(c, 1)},
+            "scoord": {"fc1": conv(40 * c // 256, 1), "fc_h": conv(c, 1), "fc_w": conv(c, 1)},
+        }
+        self.own = own.get(self.kind, {})
+
     def call(self, x):
         sigmoid = ops.sigmoid
         mean_pool = functools.partial(_pool, ops.mean)
         max_pool = functools.partial(_pool, ops.max)
-        if self.kind in ("se", "eca", "ese", "ecam", "ceca", "ge"):  # one pool, one rescale
+        own = self.own
+        if self.kind == "ese":  # one pool, a C x C map, one rescale
+            return x * sigmoid(own["fc"](mean_pool(x)))
+        if self.kind == "ecam":  # one pool, an MLP along the channels, one rescale
+            pooled = ops.reshape(mean_pool(x), (-1, x.shape[-1], 1))
+            gate = ops.reshape(own["conv"](own["expand"](pooled)), (-1, 1, 1, x.shape[-1]))
+            return x * sigmoid(gate)
+        if self.kind in ("se", "eca", "ceca", "ge"):  # one pool, one rescale
             return x * sigmoid(mean_pool(x))
         if self.kind == "fca":  # one weighted sum over the map (the DCT), one rescale
             # Not ones: TensorFlow's graph optimiser removes a product by ones.
@@ -85,23 +121,31 @@ class Floor(keras.layers.Layer):
             gate = sigmoid(mean_pool(x) + max_pool(x))
             refined = x * gate
             spatial = ops.mean(refined, -1, keepdims=True) + ops.max(refined, -1, keepdims=True)
-            return refined * sigmoid(spatial)
-        if self.kind in ("scoord", "strip"):  # two axis pools, a full-size sum, a rescale
+            return refined * sigmoid(own["spatial"](spatial))
+        if self.kind == "scoord":  # two axis pools, their 1x1s, a full-size sum, a rescale
+            rows, columns = ops.mean(x, 2, keepdims=True), ops.mean(x, 1, keepdims=True)
+            a_h, a_w = own["fc_h"](own["fc1"](rows)), own["fc_w"](own["fc1"](columns))
+            return x * sigmoid(a_h + a_w)
+        if self.kind == "strip":  # two axis pools, a full-size sum, a rescale
             return x * sigmoid(ops.mean(x, 2, keepdims=True) + ops.mean(x, 1, keepdims=True))
         if self.kind == "ela":  # two axis pools, two broadcast products
             return x * sigmoid(ops.mean(x, 2, keepdims=True)) * sigmoid(ops.mean(x, 1, True))
         if self.kind == "simam":  # mean and variance, a full-size energy, a rescale
             mean, variance = _moments(x)
-            return x * sigmoid(ops.square(x - mean) / variance)
-        if self.kind == "triplet":  # max and mean over each axis, a full-size gate sum
-            gates = [
-                sigmoid(ops.max(x, axis, keepdims=True) + ops.mean(x, axis, keepdims=True))
-                for axis in (1, 2, 3)
-            ]
-            return x * (gates[0] + gates[1] + gates[2])
-        if self.kind == "bam":  # one pool, one projection to C/16 channels, a gated rescale
-            reduced = ops.mean(ops.reshape(x, (*ops.shape(x)[:3], 16, -1)), axis=-1)
-            spatial = ops.mean(reduced, -1, keepdims=True)
+            return x * sigmoid(ops.square(x - mean) / variance + 0.5)
+        if self.kind == "triplet":  # max and mean over each axis, 7x7s, a full-size gate sum
+            gates = []
+            for axis, plane, key in ((1, (0, 3, 2, 1), "cw"), (2, (0, 1, 3, 2), "hc")):
+                pooled = ops.concatenate(
+                    [ops.max(x, axis, keepdims=True), ops.mean(x, axis, keepdims=True)], axis
+                )
+                gates.append(ops.transpose(own[key](ops.transpose(pooled, plane)), plane))
+            pooled = ops.concatenate([ops.max(x, 3, keepdims=True), ops.mean(x, 3, True)], 3)
+            gates.append(own["hw"](pooled))
+            return x * (sigmoid(gates[0]) + sigmoid(gates[1]) + sigmoid(gates[2]))
+        if self.kind == "bam":  # one pool, BAM's convolutions, a gated rescale
+            spatial = own["reduce"](x)
+            spatial = own["out"](own["dilated_2"](own["dilated_1"](spatial)))
             return x * (1 + sigmoid(mean_pool(x) * spatial))
         if self.kind == "spem":  # max and min pools, one rescale
             return x * sigmoid(max_pool(x) + _pool(ops.min, x))
@@ -120,10 +164,14 @@ class Floor(keras.layers.Layer):
         if self.kind == "cbam":  # two pools, a product, two channel reductions, a rescale
             gate = sigmoid(mean_pool(x) + max_pool(x))
             refined = x * gate
-            spatial = ops.mean(refined, -1, keepdims=True) + ops.max(refined, -1, keepdims=True)
-            return refined * sigmoid(spatial)
-        if self.kind == "coord":  # a pool along each axis, two broadcast products
-            return x * sigmoid(ops.mean(x, 2, keepdims=True)) * sigmoid(ops.mean(x, 1, True))
+            spatial = ops.concatenate(
+                [ops.mean(refined, -1, keepdims=True), ops.max(refined, -1, keepdims=True)], -1
+            )
+            return refined * sigmoid(own["spatial"](spatial))
+        if self.kind == "coord":  # a pool along each axis, their 1x1s, two broadcast products
+            rows, columns = ops.mean(x, 2, keepdims=True), ops.mean(x, 1, keepdims=True)
+            a_h, a_w = own["fc_h"](own["fc1"](rows)), own["fc_w"](own["fc1"](columns))
+            return x * sigmoid(a_h) * sigmoid(a_w)
         raise ValueError(f"no floor for {self.kind!r}")
 
 

@@ -7,6 +7,7 @@ learnable max/min mix, timm's averaged average and max (`"avgmax"`), and FcaNet'
 multi-spectral DCT pooling (`"dct"`).
 """
 
+import functools
 import math
 
 import keras
@@ -257,12 +258,14 @@ def adaptive_average_pool(x, output_size, data_format="channels_last"):
     return ops.einsum("ih,nchw,jw->ncij", rows, x, cols)
 
 
-def spatial_moments(x, data_format="channels_last", keepdims=False):
+def spatial_moments(x, data_format="channels_last", keepdims=False, then=None):
     """Per-channel mean and unbiased variance over the spatial axes, safe from overflow.
 
     Returns `(mean, scale, scaled_variance)` with `variance = scale**2 * scaled_variance`.
     The variance divides by n - 1 (PyTorch's `var`/`std` default, used by SRM and SGE),
-    floored at 1 so that a 1x1 map gives 0.
+    floored at 1 so that a 1x1 map gives 0. With `then`, returns `then(mean, scale,
+    scaled_variance)` instead, computed on the side of the branch below that ran, where
+    `scale` is None on the plain side (the values need no rescaling there).
 
     Speed: the plain two-pass moments (a mean, then the mean squared distance from it; `scale`
     is 1) are taken first. Only where they are not finite, which is where a sum or a square
@@ -272,19 +275,24 @@ def spatial_moments(x, data_format="channels_last", keepdims=False):
     delegates no control flow.
     """
     axes = spatial_axes(data_format)
+
+    def finish(mean, scale, scaled):
+        if not keepdims:
+            squeeze = functools.partial(ops.squeeze, axis=axes)
+            mean, scaled = squeeze(mean), squeeze(scaled)
+            scale = None if scale is None else squeeze(scale)
+        if then is not None:
+            return then(mean, scale, scaled)
+        return mean, ops.ones_like(mean) if scale is None else scale, scaled
+
+    def safe():
+        return finish(*_safe_moments(x, data_format))
+
     if tracing_for_litert():
-        mean, scale, scaled = _safe_moments(x, data_format)
-    else:
-        mean, variance = _plain_moments(x, data_format)
-        plain = (mean, ops.ones_like(mean), variance * _unbiased(x, axes))
-        mean, scale, scaled = ops.cond(
-            ops.all(ops.isfinite(variance)),
-            lambda: plain,
-            lambda: _safe_moments(x, data_format),
-        )
-    if not keepdims:
-        mean, scale, scaled = (ops.squeeze(v, axis=axes) for v in (mean, scale, scaled))
-    return mean, scale, scaled
+        return safe()
+    mean, variance = _plain_moments(x, data_format)
+    plain = finish(mean, None, variance * _unbiased(x, axes))
+    return ops.cond(ops.all(ops.isfinite(variance)), lambda: plain, safe)
 
 
 def _plain_moments(x, data_format):

@@ -44,13 +44,17 @@ class SimAM(AttentionBlock):
         # on x / s with lambda / s^2.
         # (The moments as (batch, channels) vectors broadcast back: kept dimensions lead
         # tf2onnx's layout optimiser to mix NCHW and NHWC operands.)
-        mean, scale, variance = spatial_moments(stats, self.data_format)
-        # d / (4 (v + lambda)) = ((x - mean) * f)^2, f = 1 / (2 s sqrt(v' + lambda / s^2)) per
-        # channel (v = s^2 v'): one product over the map, not two divisions. 0.5 / s first,
-        # so that f cannot overflow however large s is.
-        factor = 0.5 / scale / ops.sqrt(variance + self.e_lambda / ops.square(scale))
-        centred = stats - self.channel_map(mean)
-        energy = ops.square(centred * self.channel_map(factor)) + 0.5
+        channel_map = self.channel_map
+
+        def energy(mean, scale, variance):
+            centred = stats - channel_map(mean)
+            e_lambda = self.e_lambda
+            if scale is not None:  # safe side: rescaled first, so that the square is finite
+                centred = centred / channel_map(scale)
+                e_lambda = e_lambda / ops.square(scale)
+            return ops.square(centred) * channel_map(0.25 / (variance + e_lambda)) + 0.5
+
+        energy = spatial_moments(stats, self.data_format, then=energy)
         return {"energy": ops.sigmoid(energy)}
 
     def gate(self, maps):
