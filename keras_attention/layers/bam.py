@@ -7,7 +7,11 @@ from keras_attention.layers.base import (
     layer_label,
     tracing_for_litert,
 )
-from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.batch_normalization import (
+    batch_normalization,
+    check_batchnorm,
+    conv_then_norm,
+)
 from keras_attention.layers.pooling import global_pool
 
 
@@ -140,7 +144,8 @@ class BAM(AttentionBlock):
         mc = self.channel_out(mc)
         ms = stats
         for conv, norm in self.spatial_layers:
-            ms = ops.relu(norm(conv(ms), training=training))
+            dilation = getattr(conv, "dilation", 1)
+            ms = ops.relu(conv_then_norm(conv, norm, ms, training, dilation))
         ms = self.spatial_out(ms)
         return {"gate": 1.0 + ops.sigmoid(self.channel_map(mc) * ms)}
 

@@ -12,7 +12,7 @@ statistics).
 import keras
 from keras import ops
 
-from keras_attention.layers.base import layer_label
+from keras_attention.layers.base import layer_label, tracing_for_litert
 
 BATCHNORM_KINDS = ("keras", "torch")
 
@@ -110,3 +110,34 @@ def batch_normalization(kind="keras", **kwargs):
     check_batchnorm(kind, "batch_normalization")
     layer_class = TorchBatchNormalization if kind == "torch" else keras.layers.BatchNormalization
     return layer_class(**kwargs)
+
+
+def conv_then_norm(conv, norm, x, training=None, dilation=1):
+    """`norm(conv(x))` for a `Conv2D` (stride 1, "same" padding, `dilation`) followed by a
+    BatchNormalization over its output channels. In inference, outside a TFLite trace, the
+    BatchNormalization is an affine map per channel and is folded into the convolution's
+    kernel and bias (the same values up to rounding): one pass over the convolution's output
+    instead of three (Keras' BatchNormalization is a product and a sum; the bias, a sum).
+    TFLite's converter folds it itself. Under a 16-bit policy's autocast the weights would
+    be read rounded, so there the layers run as such."""
+    read_as = keras.backend.standardize_dtype(conv.kernel.dtype)
+    if (
+        training
+        or tracing_for_litert()
+        or not (norm.scale and norm.center)
+        or read_as != keras.backend.standardize_dtype(x.dtype)
+    ):
+        return norm(conv(x), training=training)
+    factor = norm.gamma * ops.rsqrt(norm.moving_variance + norm.epsilon)
+    shift = norm.beta - norm.moving_mean * factor
+    if conv.use_bias:
+        shift = shift + conv.bias * factor
+    outputs = ops.conv(
+        x,
+        conv.kernel * factor,
+        padding="same",
+        dilation_rate=dilation,
+        data_format=conv.data_format,
+    )
+    shape = (1, 1, 1, -1) if conv.data_format == "channels_last" else (1, -1, 1, 1)
+    return outputs + ops.reshape(shift, shape)

@@ -2,7 +2,11 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
-from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.batch_normalization import (
+    batch_normalization,
+    check_batchnorm,
+    conv_then_norm,
+)
 from keras_attention.layers.context import ContextInput
 from keras_attention.layers.pooling import check_pooling_mode
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
@@ -130,7 +134,8 @@ class CBAM(ContextInput, AttentionBlock):
         channel_weights = self.channel_attention.channel_weights(stats, context)
         refined = stats * self.channel_map(channel_weights)
         descriptor = self.spatial_descriptor(refined)
-        spatial = ops.sigmoid(self.spatial_norm(self.spatial_conv(descriptor), training=training))
+        spatial = conv_then_norm(self.spatial_conv, self.spatial_norm, descriptor, training)
+        spatial = ops.sigmoid(spatial)
         return refined, {"channel": channel_weights, "spatial": spatial}
 
     def compute_attention(self, x, training=None, context=None):
