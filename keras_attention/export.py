@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from keras_attention import quiet, run_folder
 from keras_attention.catalog import EXPORT_KINDS, TFLITE_MODES
-from keras_attention.layers.base import litert_form
+from keras_attention.layers.base import converter_form
 
 
 class UnsupportedOpError(ValueError):
@@ -149,7 +149,8 @@ def export_onnx(model, path, inputs):
     signature = [tf.TensorSpec(spec.shape, spec.dtype, name=spec.name or "image")]
     with tempfile.TemporaryDirectory() as directory:
         staged = os.path.join(directory, "model.onnx")
-        with quiet.silenced_stderr(), _logging_kept():
+        # The blocks trace their converters' form: no branch, moments as vectors.
+        with quiet.silenced_stderr(), _logging_kept(), converter_form():
             model.export(staged, format="onnx", input_signature=signature, verbose=False)
         with open(staged, "rb") as handle:
             content = handle.read()
@@ -237,7 +238,7 @@ def convert_tflite(model, mode="float32", representative_inputs=None):
     model = float32_copy(model)
     with tempfile.TemporaryDirectory() as directory:
         # The blocks trace their LiteRT form: no branch, XNNPACK's preferred ops.
-        with quiet.silenced_stderr(), litert_form():
+        with quiet.silenced_stderr(), converter_form():
             model.export(directory, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(directory)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]

@@ -468,3 +468,48 @@ def test_adaptive_average_pool_matches_torch_bins(size):
     x = _input((2, *size, 3))
     got = to_numpy(layers.adaptive_average_pool(x, (4, 4)))
     np.testing.assert_allclose(got, torch_adaptive_avg_pool(x, 4), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("scale, side", [(3.0, "plain"), (1e20, "safe")])
+def test_spatial_moments_take_the_safe_side_only_where_the_plain_one_overflows(
+    data_format, scale, side
+):
+    import threading
+
+    from keras_attention.layers.base import converter_form, tracing_for_converter
+    from keras_attention.layers.pooling import spatial_moments
+
+    rng = np.random.default_rng(7)
+    x = (rng.normal(size=(2, 5, 6, 3)) * scale + scale).astype("float32")
+    axes = (1, 2)
+    if data_format == "channels_first":
+        x, axes = x.transpose(0, 3, 1, 2), (2, 3)
+    wide = x.astype("float64")
+    expected_mean = wide.mean(axis=axes)
+    expected_variance = wide.var(axis=axes, ddof=1)
+    results = {}
+    for form in ("tensorflow", "converter"):
+        if form == "converter":
+            with converter_form():
+                assert tracing_for_converter()
+                seen = []
+                worker = threading.Thread(target=lambda: seen.append(tracing_for_converter()))
+                worker.start()
+                worker.join()
+                assert seen == [False]  # the form is the tracing thread's only
+                moments = spatial_moments(x, data_format)
+        else:
+            moments = spatial_moments(x, data_format)
+        mean, s, scaled = (to_numpy(v).astype("float64") for v in moments)
+        results[form] = s
+        np.testing.assert_allclose(mean, expected_mean, rtol=1e-5)
+        np.testing.assert_allclose(s**2 * scaled, expected_variance, rtol=1e-4)
+    assert not tracing_for_converter()
+    # The plain side has scale 1; the safe side (and the converters' form, always) the
+    # channel's largest magnitude.
+    np.testing.assert_array_equal(results["converter"], np.abs(x).max(axis=axes))
+    if side == "plain":
+        np.testing.assert_array_equal(results["tensorflow"], 1.0)
+    else:
+        np.testing.assert_array_equal(results["tensorflow"], results["converter"])

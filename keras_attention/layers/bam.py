@@ -5,7 +5,7 @@ from keras_attention.layers.base import (
     AttentionBlock,
     check_integer,
     layer_label,
-    tracing_for_litert,
+    tracing_for_converter,
 )
 from keras_attention.layers.batch_normalization import (
     batch_normalization,
@@ -16,10 +16,10 @@ from keras_attention.layers.pooling import global_pool
 
 
 class DilatedConv2D(keras.layers.Conv2D):
-    """A dilated convolution; in a TFLite trace (`base.litert_form`) an ordinary one with its
-    kernel spread out (zeros between the taps): TensorFlow lowers `dilation_rate` to
-    SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND, which TFLite's XNNPACK delegate does not take, so
-    a model with BAM would run in several partitions. The weights are the dilated layer's
+    """A dilated convolution; in a converter's trace (`base.converter_form`) an ordinary one
+    with its kernel spread out (zeros between the taps): TensorFlow lowers `dilation_rate` to
+    SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND, which TFLite's XNNPACK delegate does not take,
+    so a model with BAM would run in several partitions. The weights are the dilated layer's
     `(k, k, in, out)` kernel; the spread kernel is a constant of them that the converter
     folds. Elsewhere the dilated convolution runs as such, with a ninth of the taps."""
 
@@ -28,7 +28,7 @@ class DilatedConv2D(keras.layers.Conv2D):
         self.dilation = dilation
 
     def call(self, inputs):
-        if not tracing_for_litert():
+        if not tracing_for_converter():
             # Elsewhere the dilated convolution itself: a ninth of the spread kernel's taps.
             outputs = ops.conv(
                 inputs,

@@ -26,12 +26,13 @@ _TRACING = threading.local()
 
 
 @contextlib.contextmanager
-def litert_form():
-    """While active (in this thread), blocks trace the form of their computation that LiteRT
-    runs fastest, with the same values: no data-dependent branch (XNNPACK delegates no control
-    flow, so a branch would split the graph) and the op forms its kernels prefer.
-    `export.convert_tflite` traces the model inside it; everywhere else the blocks trace the
-    form TensorFlow, JAX and PyTorch run fastest."""
+def converter_form():
+    """While active (in this thread), blocks trace the form of their computation meant for the
+    converters, with the same values: no data-dependent branch (XNNPACK delegates no control
+    flow, so a branch would split a TFLite graph), the op forms XNNPACK runs fastest, and
+    moments as vectors (tf2onnx's layout optimiser mixes NCHW and NHWC operands of kept
+    dimensions). `export.convert_tflite` and `export.export_onnx` trace the model inside it;
+    everywhere else the blocks trace the form TensorFlow, JAX and PyTorch run fastest."""
     previous = getattr(_TRACING, "litert", False)
     _TRACING.litert = True
     try:
@@ -40,8 +41,8 @@ def litert_form():
         _TRACING.litert = previous
 
 
-def tracing_for_litert():
-    """Whether the current trace is for a TFLite conversion (see `litert_form`)."""
+def tracing_for_converter():
+    """Whether the current trace is for a TFLite or ONNX conversion (see `converter_form`)."""
     return getattr(_TRACING, "litert", False)
 
 

@@ -12,7 +12,7 @@ statistics).
 import keras
 from keras import ops
 
-from keras_attention.layers.base import layer_label, tracing_for_litert
+from keras_attention.layers.base import layer_label, tracing_for_converter
 
 BATCHNORM_KINDS = ("keras", "torch")
 
@@ -114,7 +114,7 @@ def batch_normalization(kind="keras", **kwargs):
 
 def conv_then_norm(conv, norm, x, training=None, dilation=1):
     """`norm(conv(x))` for a `Conv2D` (stride 1, "same" padding, `dilation`) followed by a
-    BatchNormalization over its output channels. In inference, outside a TFLite trace, the
+    BatchNormalization over its output channels. In inference, outside a converter's trace, the
     BatchNormalization is an affine map per channel and is folded into the convolution's
     kernel and bias (the same values up to rounding): one pass over the convolution's output
     instead of three (Keras' BatchNormalization is a product and a sum; the bias, a sum).
@@ -123,7 +123,7 @@ def conv_then_norm(conv, norm, x, training=None, dilation=1):
     read_as = keras.backend.standardize_dtype(conv.kernel.dtype)
     if (
         training
-        or tracing_for_litert()
+        or tracing_for_converter()
         or not (norm.scale and norm.center)
         or read_as != keras.backend.standardize_dtype(x.dtype)
     ):

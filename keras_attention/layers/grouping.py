@@ -5,7 +5,7 @@ Channels are split into `groups` consecutive groups of `channels // groups` chan
 authors' PyTorch code.
 
 Speed: with one group nothing is reshaped (one contraction over the channels gives the map,
-or in a TFLite trace a product and a reduction with `keepdims`, and the map broadcasts over the
+or in a converter's trace a product and a reduction with `keepdims`, and the map broadcasts over the
 channels). With several, the reshapes use the static sizes where they
 are known, so a converted TFLite model has constant shapes (no SHAPE op, which XNNPACK does not
 take), and a group's map scales its channels through the grouped view rather than being
@@ -14,7 +14,7 @@ repeated over them (no TILE).
 
 from keras import ops
 
-from keras_attention.layers.base import channel_axis, layer_label, tracing_for_litert
+from keras_attention.layers.base import channel_axis, layer_label, tracing_for_converter
 
 
 def check_groups(layer, groups, channels, input_shape):
@@ -65,9 +65,9 @@ def grouped_saliency(x, channel_weights, groups, data_format, reduce="mean"):
         if data_format == "channels_last"
         else channel_weights[:, :, None, None]
     )
-    if groups == 1 and not tracing_for_litert():
+    if groups == 1 and not tracing_for_converter():
         # One contraction over the channels (a batched matmul) is TensorFlow's fastest form;
-        # XNNPACK's is the product and the reduction below (`base.litert_form`).
+        # XNNPACK's is the product and the reduction below (`base.converter_form`).
         if data_format == "channels_last":
             summed = ops.matmul(x, channel_weights[:, None, :, None])
         else:

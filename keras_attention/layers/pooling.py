@@ -20,7 +20,7 @@ from keras_attention.layers.base import (
     feature_map_channels,
     spatial_axes,
     standardize_data_format,
-    tracing_for_litert,
+    tracing_for_converter,
 )
 
 POOLING_MODES = ("avg", "max", "min", "mix", "avgmax", "dct")
@@ -77,11 +77,11 @@ def spatial_reduce(x, reducer, data_format="channels_last", keepdims=False):
     channels_last: over the height, then over the width. TensorFlow reduces an `(N, H, W, C)`
     map over `(1, 2)` as the middle axis of `(N, H*W, C)`, with `C` contiguous values per step;
     over `1` alone it has `W*C` of them: 2.5 to 3 times faster on ResNet-50's maps, and the
-    second reduction reads a map `H` times smaller. A TFLite trace (`base.litert_form`) keeps
-    the one reduction over both axes, XNNPACK's global pooling.
+    second reduction reads a map `H` times smaller. A converter's trace
+    (`base.converter_form`) keeps the one reduction over both axes, XNNPACK's global pooling.
     """
     axes = spatial_axes(data_format)
-    if data_format == "channels_first" or tracing_for_litert():
+    if data_format == "channels_first" or tracing_for_converter():
         return reducer(x, axis=axes, keepdims=keepdims)
     rows = reducer(x, axis=1, keepdims=True)
     return reducer(rows, axis=2, keepdims=True) if keepdims else reducer(rows, axis=(1, 2))
@@ -271,7 +271,7 @@ def spatial_moments(x, data_format="channels_last", keepdims=False, then=None):
     is 1) are taken first. Only where they are not finite, which is where a sum or a square
     overflowed float32 (values beyond about 1.8e19) or the input holds inf or NaN, does a
     branch (`ops.cond`, which runs one side) take them again the safe way, `_safe_moments`.
-    A TFLite trace (`base.litert_form`) always takes the safe way, with no branch: XNNPACK
+    A converter's trace (`base.converter_form`) always takes the safe way, with no branch: XNNPACK
     delegates no control flow.
     """
     axes = spatial_axes(data_format)
@@ -288,7 +288,7 @@ def spatial_moments(x, data_format="channels_last", keepdims=False, then=None):
     def safe():
         return finish(*_safe_moments(x, data_format))
 
-    if tracing_for_litert():
+    if tracing_for_converter():
         return safe()
     mean, variance = _plain_moments(x, data_format)
     plain = finish(mean, None, variance * _unbiased(x, axes))

@@ -1,7 +1,12 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock, check_number, layer_label
+from keras_attention.layers.base import (
+    AttentionBlock,
+    check_number,
+    layer_label,
+    tracing_for_converter,
+)
 from keras_attention.layers.pooling import spatial_moments
 
 
@@ -38,23 +43,24 @@ class SimAM(AttentionBlock):
 
     def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
-        # v = sum(d) / (HW - 1) is the unbiased variance: `spatial_moments` gives it on x / s
-        # (s: the channel's largest magnitude, at least 1), overflow-safe, and floors HW - 1
-        # at 1 (a 1x1 map gives d = 0, where the code divides 0 by 0). The ratio is the same
-        # on x / s with lambda / s^2.
-        # (The moments as (batch, channels) vectors broadcast back: kept dimensions lead
-        # tf2onnx's layout optimiser to mix NCHW and NHWC operands.)
-        channel_map = self.channel_map
+        # v = sum(d) / (HW - 1) is the unbiased variance: `spatial_moments` gives it (on
+        # x / s on its safe side, s the channel's largest magnitude, with lambda / s^2: the
+        # same ratio), and floors HW - 1 at 1 (a 1x1 map gives d = 0, where the code divides
+        # 0 by 0). The energy is computed on the side that ran.
+        # Kept dimensions broadcast back fastest in TensorFlow; for the converters the moments
+        # are (batch, channels) vectors (`base.converter_form`).
+        keepdims = not tracing_for_converter()
+        expand = (lambda v: v) if keepdims else self.channel_map
 
         def energy(mean, scale, variance):
-            centred = stats - channel_map(mean)
+            centred = stats - expand(mean)
             e_lambda = self.e_lambda
             if scale is not None:  # safe side: rescaled first, so that the square is finite
-                centred = centred / channel_map(scale)
+                centred = centred / expand(scale)
                 e_lambda = e_lambda / ops.square(scale)
-            return ops.square(centred) * channel_map(0.25 / (variance + e_lambda)) + 0.5
+            return ops.square(centred) * expand(0.25 / (variance + e_lambda)) + 0.5
 
-        energy = spatial_moments(stats, self.data_format, then=energy)
+        energy = spatial_moments(stats, self.data_format, keepdims=keepdims, then=energy)
         return {"energy": ops.sigmoid(energy)}
 
     def gate(self, maps):
