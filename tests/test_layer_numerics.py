@@ -494,7 +494,11 @@ def test_spatial_moments_take_the_safe_side_only_where_the_plain_one_overflows(
             with converter_form():
                 assert tracing_for_converter()
                 seen = []
-                worker = threading.Thread(target=lambda: seen.append(tracing_for_converter()))
+
+                def look(seen=seen):
+                    seen.append(tracing_for_converter())
+
+                worker = threading.Thread(target=look)
                 worker.start()
                 worker.join()
                 assert seen == [False]  # the form is the tracing thread's only
