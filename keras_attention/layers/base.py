@@ -46,6 +46,23 @@ def tracing_for_converter():
     return getattr(_TRACING, "litert", False)
 
 
+def pointwise(conv, x):
+    """`conv(x)` for a 1x1 `Conv2D` of stride 1. On channels_last data, outside a converter's
+    trace, one matmul over the channels: TensorFlow's 1x1 convolution with one output channel
+    takes 1.6 times as long on ResNet-50's first stage. The layer itself elsewhere, and where
+    a 16-bit policy's autocast would read its weights rounded."""
+    kernel = conv.kernel
+    if (
+        conv.data_format != "channels_last"
+        or tracing_for_converter()
+        or keras.backend.standardize_dtype(kernel.dtype) != keras.backend.standardize_dtype(x.dtype)
+    ):
+        return conv(x)
+    outputs = ops.matmul(x, kernel[0, 0])
+    outputs = outputs + conv.bias if conv.use_bias else outputs
+    return conv.activation(outputs)
+
+
 def standardize_data_format(data_format):
     """`None` means `keras.config.image_data_format()`; anything else must name a layout."""
     value = (data_format or keras.config.image_data_format()).lower()

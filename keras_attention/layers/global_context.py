@@ -7,6 +7,7 @@ from keras_attention.layers.base import (
     check_number,
     layer_label,
     make_divisible,
+    pointwise,
 )
 from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import spatial_reduce, standardize
@@ -119,7 +120,7 @@ class GlobalContext(ContextInput, AttentionBlock):
         axes = self.spatial_axes
         if not self.use_attn:
             return spatial_reduce(stats, ops.mean, self.data_format)
-        logits = self.conv_attn(stats)  # (N, H, W, 1) or (N, 1, H, W)
+        logits = pointwise(self.conv_attn, stats)  # (N, H, W, 1) or (N, 1, H, W)
         h, w = (logits.shape[a] for a in axes)
         if h is None or w is None:
             h, w = (ops.shape(logits)[a] for a in axes)
