@@ -69,11 +69,19 @@ class Floor(keras.layers.Layer):
         # A block whose own layers are more than a small gate on a pooled vector has them
         # in its floor too, once each, as plain Keras layers (7x7 convolutions on pooled
         # planes, BAM's projection and dilated convolutions, the coordinate blocks' 1x1s on
-        # pooled rows and columns, ESE's C x C, ECA-MLP's C x hidden map): a block cannot be
-        # faster than its own arithmetic.
+        # pooled rows and columns, the strip blocks' depthwise convolutions on them, ESE's
+        # C x C, ECA-MLP's C x hidden map): a block cannot be faster than its own arithmetic.
         c = input_shape[-1]
         conv = keras.layers.Conv2D
         spatial = conv(1, 7, padding="same")
+
+        def strips(k):
+            depthwise = keras.layers.DepthwiseConv2D
+            return {
+                "conv_h": depthwise((k, 1), padding="same"),
+                "conv_w": depthwise((1, k), padding="same"),
+            }
+
         own = {
             "ese": {"fc": keras.layers.Dense(c)},
             "ecam": {
@@ -89,6 +97,8 @@ class Floor(keras.layers.Layer):
                 "dilated_2": conv(c // 16, 3, dilation_rate=4, padding="same"),
                 "out": conv(1, 1),
             },
+            "strip": strips(3),
+            "ela": strips(7),
             "coord": {"fc1": conv(max(8, c // 32), 1), "fc_h": conv(c, 1), "fc_w": conv(c, 1)},
             "scoord": {"fc1": conv(40 * c // 256, 1), "fc_h": conv(c, 1), "fc_w": conv(c, 1)},
         }
@@ -126,10 +136,12 @@ class Floor(keras.layers.Layer):
             rows, columns = ops.mean(x, 2, keepdims=True), ops.mean(x, 1, keepdims=True)
             a_h, a_w = own["fc_h"](own["fc1"](rows)), own["fc_w"](own["fc1"](columns))
             return x * sigmoid(a_h + a_w)
-        if self.kind == "strip":  # two axis pools, a full-size sum, a rescale
-            return x * sigmoid(ops.mean(x, 2, keepdims=True) + ops.mean(x, 1, keepdims=True))
-        if self.kind == "ela":  # two axis pools, two broadcast products
-            return x * sigmoid(ops.mean(x, 2, keepdims=True)) * sigmoid(ops.mean(x, 1, True))
+        if self.kind == "strip":  # two axis pools, their strip convolutions, a full-size sum
+            rows, columns = ops.mean(x, 2, keepdims=True), ops.mean(x, 1, keepdims=True)
+            return x * sigmoid(own["conv_h"](rows) + own["conv_w"](columns))
+        if self.kind == "ela":  # two axis pools, their strip convolutions, two products
+            rows, columns = ops.mean(x, 2, keepdims=True), ops.mean(x, 1, keepdims=True)
+            return x * sigmoid(own["conv_h"](rows)) * sigmoid(own["conv_w"](columns))
         if self.kind == "simam":  # mean and variance, a full-size energy, a rescale
             mean, variance = _moments(x)
             return x * sigmoid(ops.square(x - mean) / variance + 0.5)

@@ -3,6 +3,7 @@ from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.simple_coordinate_attention import AxisMaps
 
 
 def hard_swish(x):
@@ -10,7 +11,7 @@ def hard_swish(x):
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class CoordinateAttention(AttentionBlock):
+class CoordinateAttention(AxisMaps, AttentionBlock):
     """Coordinate Attention (Hou et al., 2021).
 
     The feature map is average pooled along each direction: over the width for a per-row
@@ -107,23 +108,6 @@ class CoordinateAttention(AttentionBlock):
         a_rows = ops.sigmoid(self.attend_rows(rows))
         a_columns = ops.swapaxes(ops.sigmoid(self.attend_columns(columns)), h_axis, w_axis)
         return {"height": a_rows, "width": a_columns}
-
-    def gate(self, maps):
-        return maps["height"] * maps["width"]
-
-    def apply_maps(self, inputs, maps):
-        if inputs.dtype != maps["height"].dtype:
-            # 16-bit: one rounding of the float32 gate, as every block.
-            return super().apply_maps(inputs, maps)
-        # Two broadcast products, never the full-size gate a_h * a_w.
-        return inputs * maps["height"] * maps["width"]
-
-    def canonical_maps(self, maps):
-        h_axis, w_axis = self.spatial_axes
-        return {
-            "height": ops.squeeze(maps["height"], w_axis),
-            "width": ops.squeeze(maps["width"], h_axis),
-        }
 
     def get_config(self):
         config = super().get_config()

@@ -2,12 +2,12 @@ import keras
 from keras import ops
 
 from keras_attention.layers.pooling import standardize
-from keras_attention.layers.simple_coordinate_attention import directional_means
+from keras_attention.layers.simple_coordinate_attention import AxisMaps, directional_means
 from keras_attention.layers.strip_attention import StripAttention
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class EfficientLocalAttention(StripAttention):
+class EfficientLocalAttention(AxisMaps, StripAttention):
     """Efficient local attention (Xu and Wan, ELA, 2024; timm's `ela`,
     timm/layers/coord_attn.py EfficientLocalAttn).
 
@@ -59,12 +59,6 @@ class EfficientLocalAttention(StripAttention):
         normalized = standardize(v, (1, 2, 3), norm.epsilon)
         return normalized * ops.reshape(norm.gamma, shape) + ops.reshape(norm.beta, shape)
 
-    def gate(self, maps):
-        return maps["height"] * maps["width"]
-
-    def canonical_maps(self, maps):
-        h_axis, w_axis = self.spatial_axes
-        return {
-            "height": ops.squeeze(maps["height"], w_axis),
-            "width": ops.squeeze(maps["width"], h_axis),
-        }
+    def apply_maps(self, inputs, maps):
+        y = self.axis_product(inputs, maps)
+        return y + inputs if self.has_skip else y

@@ -18,6 +18,32 @@ def directional_means(layer, x):
     return ops.mean(x, axis=w_axis, keepdims=True), ops.mean(x, axis=h_axis, keepdims=True)
 
 
+class AxisMaps:
+    """Mixin for blocks with a map per row, `"height"`, and a map per column, `"width"`
+    (coordinate attention, efficient local attention): the gate is their product."""
+
+    def gate(self, maps):
+        return maps["height"] * maps["width"]
+
+    def apply_maps(self, inputs, maps):
+        return self.axis_product(inputs, maps)
+
+    def axis_product(self, inputs, maps):
+        """`inputs * a_h * a_w` as two products that broadcast one operand each, never the
+        full-size gate `a_h * a_w`, whose product broadcasts both (and is as slow as a pass
+        over `inputs`). In 16 bits the float32 gate is rounded once, as in every block."""
+        if inputs.dtype != maps["height"].dtype:
+            return self.rescale(inputs, self.gate(maps))
+        return inputs * maps["height"] * maps["width"]
+
+    def canonical_maps(self, maps):
+        h_axis, w_axis = self.spatial_axes
+        return {
+            "height": ops.squeeze(maps["height"], w_axis),
+            "width": ops.squeeze(maps["width"], h_axis),
+        }
+
+
 @keras.saving.register_keras_serializable(package="keras_attention")
 class SimpleCoordinateAttention(AttentionBlock):
     """timm's simplified coordinate attention (`scoord`, timm/layers/coord_attn.py
