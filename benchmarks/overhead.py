@@ -167,12 +167,15 @@ class Floor(keras.layers.Layer):
         if self.kind == "ssa":  # one pool, one contraction over the channels, one rescale
             pooled = mean_pool(x)[:, 0, 0]
             return x * sigmoid(ops.matmul(x, pooled[:, None, :, None]))
-        if self.kind == "sge":  # one pool, a grouped product and sum, a grouped rescale
+        if self.kind == "sge":  # one pool, a grouped product and sum, the similarity's
+            # moments and an affine map of it, a grouped rescale
             from keras_attention.layers.grouping import grouped_rescale, grouped_saliency
 
             pooled = mean_pool(x)[:, 0, 0]
             similarity = grouped_saliency(x, pooled, 64, "channels_last", reduce="sum")
-            return grouped_rescale(x, sigmoid(similarity), "channels_last")
+            mean, variance = _moments(similarity)
+            gate = sigmoid(similarity * variance + mean)
+            return grouped_rescale(x, gate, "channels_last")
         if self.kind == "cbam":  # two pools, a product, two channel reductions, a rescale
             gate = sigmoid(mean_pool(x) + max_pool(x))
             refined = x * gate
