@@ -6,6 +6,8 @@ import math
 import keras
 import numpy as np
 
+from keras_attention.layers.base import converter_form
+
 # What is counted, in the papers' convention (thop's conv and linear counts):
 MACS_COUNTED = (
     "multiply-accumulates of convolutions (output elements x kernel area x input channels / "
@@ -142,7 +144,10 @@ def profile(model, input_shape=None):
     for layer in countable:
         layer.call = recording(layer)
     try:
-        model(np.zeros((1, *shape), "float32"), training=False)
+        # In the converters' form every sublayer runs as itself (TensorFlow's form folds some
+        # into a neighbour's arithmetic or into one matmul), so each is counted.
+        with converter_form():
+            model(np.zeros((1, *shape), "float32"), training=False)
     finally:
         for layer in countable:
             del layer.call
