@@ -477,6 +477,8 @@ def test_spatial_moments_take_the_safe_side_only_where_the_plain_one_overflows(
 ):
     import threading
 
+    import keras
+
     from keras_attention.layers.base import converter_form, tracing_for_converter
     from keras_attention.layers.pooling import spatial_moments
 
@@ -502,9 +504,9 @@ def test_spatial_moments_take_the_safe_side_only_where_the_plain_one_overflows(
                 worker.start()
                 worker.join()
                 assert seen == [False]  # the form is the tracing thread's only
-                moments = spatial_moments(x, data_format)
+                moments = spatial_moments(keras.ops.convert_to_tensor(x), data_format)
         else:
-            moments = spatial_moments(x, data_format)
+            moments = spatial_moments(keras.ops.convert_to_tensor(x), data_format)
         mean, s, scaled = (to_numpy(v).astype("float64") for v in moments)
         results[form] = s
         np.testing.assert_allclose(mean, expected_mean, rtol=1e-5)
