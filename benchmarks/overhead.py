@@ -8,10 +8,11 @@ same round is taken, for wall time and for process CPU time. The table gives, pe
 median, min and max of those ratios, the MAC ratio (`keras_attention.profile`), and for TFLite
 (float32, batch 1, two threads, XNNPACK) the invoke-time ratio and the number of XNNPACK
 partitions (one means the delegate runs the whole graph). With `--floors`, each block's floor
-is timed too: a stand-in that makes only the passes over the feature map the block cannot
-avoid with Keras ops (its pools, contractions and rescale) with a trivial gate. Also, in the
-same run: the plain
-network against `keras.applications`' own (ResNet-50 and MobileNetV2), and, when `torch` is
+is timed too, beside the block in every round: a stand-in that makes only the passes over the
+feature map the block cannot avoid with Keras ops (its pools, contractions and rescale) with a
+trivial gate; "over floor" is the median of the round-by-round difference of the block's and
+its floor's CPU times, over the plain network's. Also, in the same run: the plain network
+against `keras.applications`' own (ResNet-50 and MobileNetV2), and, when `torch` is
 installed, a PyTorch ResNet-50 with SE and SSA (torchvision layout, built here).
 
 This is a benchmark, not a test: nothing here is asserted. Example:
@@ -358,7 +359,13 @@ def main(argv=None):
             reference = applications[args.backbone]()
             peers["keras.applications"] = tf.function(lambda x: reference(x, training=False))
 
-    times = time_interleaved({**candidates, **floors, **peers}, images, args.rounds)
+    # Each block beside its floor, so that the two are timed moments apart in every round.
+    order = {"plain": candidates["plain"]}
+    for block in blocks:
+        order[block] = candidates[block]
+        if f"floor {block}" in floors:
+            order[f"floor {block}"] = floors[f"floor {block}"]
+    times = time_interleaved({**order, **peers}, images, args.rounds)
     plain = times["plain"]
     rows = []
     for label in candidates:
@@ -374,6 +381,12 @@ def main(argv=None):
         floor = times.get(f"floor {label}")
         if floor is not None:
             row["floor_cpu"] = summary([f[1] / p[1] for f, p in zip(floor, plain, strict=True)])
+            # The block's excess over its floor, paired round by round (the two ran side by
+            # side), in units of the plain network's time: less noisy than a difference of
+            # the two medians.
+            row["over_floor_cpu"] = summary(
+                [(t[1] - f[1]) / p[1] for t, f, p in zip(times[label], floor, plain, strict=True)]
+            )
         rows.append(row)
 
     if tflite:
@@ -434,6 +447,11 @@ def _fmt(triple, digits=3):
     return f"{median:.{digits}f} ({low:.{digits - 1}f}-{high:.{digits - 1}f})"
 
 
+def _signed(triple, digits=3):
+    median, low, high = triple
+    return f"{median:+.{digits}f} ({low:+.{digits - 1}f} to {high:+.{digits - 1}f})"
+
+
 def print_table(args, rows, peer_rows):
     name, size, batch, _ = BACKBONES[args.backbone]
     print(
@@ -444,8 +462,8 @@ def print_table(args, rows, peer_rows):
     header = "| block | CPU time | wall time | MACs |"
     rule = "|---|---|---|---|"
     if "floor_cpu" in rows[-1]:
-        header += " floor CPU time |"
-        rule += "---|"
+        header += " floor CPU time | over floor, paired |"
+        rule += "---|---|"
     if "tflite" in rows[0]:
         header += " TFLite invoke (batch 1) | XNNPACK partitions |"
         rule += "---|---|"
@@ -454,7 +472,10 @@ def print_table(args, rows, peer_rows):
     for row in rows:
         line = f"| {row['block']} | {_fmt(row['cpu'])} | {_fmt(row['wall'])} | {row['macs']:.4f} |"
         if "floor_cpu" in rows[-1]:
-            line += f" {_fmt(row['floor_cpu']) if 'floor_cpu' in row else ''} |"
+            if "floor_cpu" in row:
+                line += f" {_fmt(row['floor_cpu'])} | {_signed(row['over_floor_cpu'])} |"
+            else:
+                line += " | |"
         if "tflite" in row:
             whole = "" if row["whole_graph_delegated"] else " (not all)"
             line += f" {_fmt(row['tflite'])} | {row['partitions']}{whole} |"
