@@ -3,6 +3,7 @@ from keras import ops
 
 from keras_attention.layers.base import (
     AttentionBlock,
+    add_channel_bias,
     check_integer,
     layer_label,
     tracing_for_converter,
@@ -50,8 +51,7 @@ class DilatedConv2D(keras.layers.Conv2D):
 
     def _add_bias(self, outputs):
         if self.use_bias:
-            shape = (1, 1, 1, -1) if self.data_format == "channels_last" else (1, -1, 1, 1)
-            outputs = outputs + ops.reshape(self.bias, shape)
+            outputs = add_channel_bias(outputs, self.bias, self.data_format)
         return outputs
 
 

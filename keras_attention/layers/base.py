@@ -46,19 +46,29 @@ def tracing_for_converter():
     return getattr(_TRACING, "litert", False)
 
 
+def runs_as_itself(layer, x):
+    """Whether a sublayer must be called as such rather than computed from its weights (a
+    faster form of the same values): in a converter's trace (the converters fold and fuse the
+    layers themselves), and where a 16-bit policy's autocast would read its kernel rounded
+    (the kernel's dtype is not that of `x`)."""
+    kernel = keras.backend.standardize_dtype(layer.kernel.dtype)
+    return tracing_for_converter() or kernel != keras.backend.standardize_dtype(x.dtype)
+
+
+def add_channel_bias(outputs, bias, data_format):
+    """`outputs + bias`, one value per channel of a 4-D map in `data_format`."""
+    shape = (1, 1, 1, -1) if data_format == "channels_last" else (1, -1, 1, 1)
+    return outputs + ops.reshape(bias, shape)
+
+
 def pointwise(conv, x):
     """`conv(x)` for a 1x1 `Conv2D` of stride 1. On channels_last data, outside a converter's
     trace, one matmul over the channels: TensorFlow's 1x1 convolution with one output channel
-    takes 1.6 times as long on ResNet-50's first stage. The layer itself elsewhere, and where
-    a 16-bit policy's autocast would read its weights rounded."""
-    kernel = conv.kernel
-    if (
-        conv.data_format != "channels_last"
-        or tracing_for_converter()
-        or keras.backend.standardize_dtype(kernel.dtype) != keras.backend.standardize_dtype(x.dtype)
-    ):
+    takes 1.6 times as long on ResNet-50's first stage. The layer itself elsewhere (see
+    `runs_as_itself`)."""
+    if conv.data_format != "channels_last" or runs_as_itself(conv, x):
         return conv(x)
-    outputs = ops.matmul(x, kernel[0, 0])
+    outputs = ops.matmul(x, conv.kernel[0, 0])
     outputs = outputs + conv.bias if conv.use_bias else outputs
     return conv.activation(outputs)
 

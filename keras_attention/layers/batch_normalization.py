@@ -12,7 +12,7 @@ statistics).
 import keras
 from keras import ops
 
-from keras_attention.layers.base import layer_label, tracing_for_converter
+from keras_attention.layers.base import add_channel_bias, layer_label, runs_as_itself
 
 BATCHNORM_KINDS = ("keras", "torch")
 
@@ -118,15 +118,9 @@ def conv_then_norm(conv, norm, x, training=None, dilation=1):
     BatchNormalization is an affine map per channel and is folded into the convolution's
     kernel and bias (the same values up to rounding): one pass over the convolution's output
     instead of three (Keras' BatchNormalization is a product and a sum; the bias, a sum).
-    TFLite's converter folds it itself. Under a 16-bit policy's autocast the weights would
-    be read rounded, so there the layers run as such."""
-    read_as = keras.backend.standardize_dtype(conv.kernel.dtype)
-    if (
-        training
-        or tracing_for_converter()
-        or not (norm.scale and norm.center)
-        or read_as != keras.backend.standardize_dtype(x.dtype)
-    ):
+    TFLite's converter folds it itself; the layers run as such there and wherever
+    `runs_as_itself` says so."""
+    if training or runs_as_itself(conv, x) or not (norm.scale and norm.center):
         return norm(conv(x), training=training)
     factor = norm.gamma * ops.rsqrt(norm.moving_variance + norm.epsilon)
     shift = norm.beta - norm.moving_mean * factor
@@ -139,5 +133,4 @@ def conv_then_norm(conv, norm, x, training=None, dilation=1):
         dilation_rate=dilation,
         data_format=conv.data_format,
     )
-    shape = (1, 1, 1, -1) if conv.data_format == "channels_last" else (1, -1, 1, 1)
-    return outputs + ops.reshape(shift, shape)
+    return add_channel_bias(outputs, shift, conv.data_format)
