@@ -68,8 +68,16 @@ def pointwise(conv, x):
     `runs_as_itself`)."""
     if conv.data_format != "channels_last" or runs_as_itself(conv, x):
         return conv(x)
-    outputs = ops.matmul(x, conv.kernel[0, 0])
-    outputs = outputs + conv.bias if conv.use_bias else outputs
+    return conv1x1_as_matmul(conv, x)
+
+
+def conv1x1_as_matmul(conv, x):
+    """A 1x1 `Conv2D`'s values on `x` with its channels last (a `(batch, channels)` vector
+    included: the conv on a 1x1 map), as a matmul: its kernel, bias and activation, read
+    in `x`'s dtype. On a vector the convolution of a 1x1 map costs TensorFlow several
+    times the matmul, and an extra reshape or reduction to drop the unit axes."""
+    outputs = ops.matmul(x, ops.cast(conv.kernel[0, 0], x.dtype))
+    outputs = outputs + ops.cast(conv.bias, x.dtype) if conv.use_bias else outputs
     return conv.activation(outputs)
 
 

@@ -6,6 +6,7 @@ from keras import ops
 from keras_attention.layers.base import (
     AttentionBlock,
     check_integer,
+    conv1x1_as_matmul,
     layer_label,
     make_divisible,
 )
@@ -171,6 +172,12 @@ class GatherExcite(ContextInput, AttentionBlock):
 
     def compute_attention(self, x, training=None, context=None):
         stats = self.statistics_input(x)
+        if not self.extent and not self.extra_params:  # a global gather: one weight a channel
+            vector = spatial_reduce(stats, ops.mean, self.data_format)  # (N, C)
+            if self.use_mlp:  # timm's 1x1 convolutions, on the vector they see
+                vector = with_context(self, x, vector, context)
+                vector = conv1x1_as_matmul(self.fc2, conv1x1_as_matmul(self.fc1, vector))
+            return {"channel": ops.sigmoid(vector)}
         gathered = self.gather(stats, training=training)
         h_axis, w_axis = self.spatial_axes
         excited = gathered
@@ -179,8 +186,6 @@ class GatherExcite(ContextInput, AttentionBlock):
                 vector = ops.mean(gathered, axis=(h_axis, w_axis))
                 excited = self.channel_map(with_context(self, x, vector, context))
             excited = self.fc2(self.fc1(excited))
-        if not self.extent and not self.extra_params:  # one weight per channel
-            return {"channel": ops.sigmoid(ops.mean(excited, axis=(h_axis, w_axis)))}
         size = (excited.shape[h_axis], excited.shape[w_axis])
         if size != (1, 1):
             shape = ops.shape(x)
