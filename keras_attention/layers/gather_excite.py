@@ -165,8 +165,7 @@ class GatherExcite(ContextInput, AttentionBlock):
                 if relu:
                     x = ops.relu(x)
             return x
-        if not self.extent:
-            return spatial_reduce(x, ops.mean, self.data_format, keepdims=True)
+        # A global gather without parameters never gets here (`compute_attention`).
         local = self._local_average(self._channels_last(x))
         return local if self.data_format == "channels_last" else ops.transpose(local, (0, 3, 1, 2))
 
