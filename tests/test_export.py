@@ -187,7 +187,11 @@ def test_an_se_r_run_exports_its_inference_form_through_the_command_line(tmp_pat
         )
     )
     result = subprocess.run(
-        [sys.executable, "-m", "keras_attention", "export", str(run_dir), "--modes", "float32"],
+        # The formats this test reads (ONNX of SE-R networks: test_every_factory_exports).
+        [
+            *(sys.executable, "-m", "keras_attention", "export", str(run_dir)),
+            *("--formats", "saved_model,tflite", "--modes", "float32"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
