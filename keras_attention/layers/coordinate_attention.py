@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
+from keras_attention.layers.base import AttentionBlock, check_integer, layer_label, pointwise
 from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
 from keras_attention.layers.simple_coordinate_attention import AxisMaps
 
@@ -105,8 +105,10 @@ class CoordinateAttention(AxisMaps, AttentionBlock):
             rows, columns = both[:, :, :height], both[:, :, height:]
         # (N, H, 1, C) per row, and per column (N, 1, W, C); channels_first (N, C, H, 1) and
         # (N, C, 1, W): each broadcasts over the feature map.
-        a_rows = ops.sigmoid(self.attend_rows(rows))
-        a_columns = ops.swapaxes(ops.sigmoid(self.attend_columns(columns)), h_axis, w_axis)
+        a_rows = ops.sigmoid(pointwise(self.attend_rows, rows))
+        a_columns = ops.swapaxes(
+            ops.sigmoid(pointwise(self.attend_columns, columns)), h_axis, w_axis
+        )
         return {"height": a_rows, "width": a_columns}
 
     def get_config(self):

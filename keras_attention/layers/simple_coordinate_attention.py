@@ -7,6 +7,7 @@ from keras_attention.layers.base import (
     check_number,
     layer_label,
     make_divisible,
+    pointwise,
 )
 
 
@@ -102,8 +103,10 @@ class SimpleCoordinateAttention(AttentionBlock):
 
     def compute_attention(self, x, training=None):
         rows, columns = directional_means(self, self.statistics_input(x))
-        a_h = self.fc_h(self.fc1(rows))
-        a_w = self.fc_w(self.fc1(columns))
+        # The 1x1s on the pooled rows and columns as matmuls (`pointwise`): TensorFlow's
+        # 1x1 convolution on (N, 7, 1, 2048) rows takes several times the matmul.
+        a_h = pointwise(self.fc_h, pointwise(self.fc1, rows))
+        a_w = pointwise(self.fc_w, pointwise(self.fc1, columns))
         return {"position": ops.sigmoid(a_h + a_w)}
 
     def gate(self, maps):
