@@ -200,7 +200,10 @@ def build(backbone, block):
 
 
 def time_interleaved(functions, inputs, rounds, warmup=2):
-    """`{name: [(wall, cpu), ...]}`: each function called once per round, in a rotating order."""
+    """`{name: [(wall, cpu), ...]}`: each function called once per round, in an order that
+    rotates and, every other round, runs backwards: a candidate's time depends on what ran just
+    before it (the allocator's state after another candidate's maps), so a block timed beside
+    its floor comes before it in half the rounds and after it in the others."""
     names = list(functions)
     for _ in range(warmup):
         for name in names:
@@ -208,6 +211,7 @@ def time_interleaved(functions, inputs, rounds, warmup=2):
     times = {name: [] for name in names}
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
+        order = order[::-1] if r % 2 else order
         for name in order:
             wall, cpu = time.perf_counter(), time.process_time()
             functions[name](inputs)
