@@ -199,6 +199,13 @@ def build(backbone, block):
     )
 
 
+def inference(model):
+    """The candidate timed for a Keras model: a `tf.function` of its inference-mode call."""
+    import tensorflow as tf
+
+    return tf.function(lambda x: model(x, training=False))
+
+
 def time_interleaved(functions, inputs, rounds, warmup=2):
     """`{name: [(wall, cpu), ...]}`: each function called once per round, in an order that
     rotates and, every other round, runs backwards: a candidate's time depends on what ran just
@@ -342,7 +349,7 @@ def main(argv=None):
         label = block or "plain"
         model = build(args.backbone, block)
         macs[label] = ka.profile(model).macs
-        candidates[label] = tf.function(lambda x, m=model: m(x, training=False))
+        candidates[label] = inference(model)
         if not args.no_tflite:
             tflite[label] = tflite_candidate(model)
         print(f"built {label}", file=sys.stderr, flush=True)
@@ -351,7 +358,7 @@ def main(argv=None):
     if args.floors:
         for block in blocks:
             model = build(args.backbone, functools.partial(Floor, block))
-            floors[f"floor {block}"] = tf.function(lambda x, m=model: m(x, training=False))
+            floors[f"floor {block}"] = inference(model)
 
     peers = {}
     if not args.no_peers:
@@ -361,7 +368,7 @@ def main(argv=None):
         }
         if args.backbone in applications:
             reference = applications[args.backbone]()
-            peers["keras.applications"] = tf.function(lambda x: reference(x, training=False))
+            peers["keras.applications"] = inference(reference)
 
     # Each block beside its floor, so that the two are timed moments apart in every round.
     order = {"plain": candidates["plain"]}

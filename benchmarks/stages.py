@@ -3,8 +3,9 @@
 `overhead.py` times whole networks, where a block's excess over its floor is a few
 milliseconds in a quarter of a second and the run-to-run noise is as large. Here a block and
 its floor (`overhead.Floor`) are timed alone on each bottleneck stage's output (batch 8,
-56x56x256, 28x28x512, 14x14x1024, 7x7x2048), side by side in every round, in rotating order;
-the table gives the median of the round-by-round CPU-time difference per call, and its sum
+56x56x256, 28x28x512, 14x14x1024, 7x7x2048), side by side in every round, in an order that
+rotates and runs backwards every other round (`overhead.time_interleaved`); the table gives
+the median of the round-by-round CPU-time difference per call, and its sum
 over ResNet-50's 3, 4, 6 and 3 blocks per stage as a share of the plain network's time
 (`--plain-ms`, which `overhead.py` prints). A constant excess on the small late maps is
 per-op cost (many small ops on pooled vectors), an excess growing with the map is a pass.
@@ -25,7 +26,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from overhead import Floor, time_interleaved  # noqa: E402
+from overhead import Floor, inference, time_interleaved  # noqa: E402
 
 import keras_attention as ka  # noqa: E402
 
@@ -33,11 +34,8 @@ STAGES = (((56, 56, 256), 3), ((28, 28, 512), 4), ((14, 14, 1024), 6), ((7, 7, 2
 
 
 def candidate(shape, layer):
-    import tensorflow as tf
-
     inputs = keras.Input(shape)
-    model = keras.Model(inputs, layer(inputs))
-    return tf.function(lambda x: model(x, training=False))
+    return inference(keras.Model(inputs, layer(inputs)))
 
 
 def main(argv=None):
