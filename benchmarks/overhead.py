@@ -71,7 +71,9 @@ class Floor(keras.layers.Layer):
         # in its floor too, once each, as plain Keras layers (7x7 convolutions on pooled
         # planes, BAM's projection and dilated convolutions, the coordinate blocks' 1x1s on
         # pooled rows and columns, the strip blocks' depthwise convolutions on them, ESE's
-        # C x C, ECA-MLP's C x hidden map): a block cannot be faster than its own arithmetic.
+        # C x C, ECA-MLP's C x hidden map, and the C -> hidden -> C MLPs of SE, CBAM, BAM,
+        # FcaNet, Gather-Excite and Global Context, whose weights alone are megabytes on the
+        # late stages): a block cannot be faster than its own arithmetic.
         c = input_shape[-1]
         conv = keras.layers.Conv2D
         spatial = conv(1, 7, padding="same")
@@ -83,27 +85,44 @@ class Floor(keras.layers.Layer):
                 "conv_w": depthwise((1, k), padding="same"),
             }
 
-        own = {
-            "ese": {"fc": keras.layers.Dense(c)},
-            "ecam": {
-                "expand": keras.layers.Conv1D(max(8, c // 8), 1, activation="relu"),
-                "conv": keras.layers.Conv1D(1, 5, padding="same"),
-            },
-            "cbam": {"spatial": spatial},
-            "lcbam": {"spatial": spatial},
-            "triplet": {k: conv(1, 7, padding="same") for k in ("cw", "hc", "hw")},
-            "bam": {
-                "reduce": conv(c // 16, 1, activation="relu"),
-                "dilated_1": conv(c // 16, 3, dilation_rate=4, padding="same"),
-                "dilated_2": conv(c // 16, 3, dilation_rate=4, padding="same"),
-                "out": conv(1, 1),
-            },
-            "strip": strips(3),
-            "ela": strips(7),
-            "coord": {"fc1": conv(max(8, c // 32), 1), "fc_h": conv(c, 1), "fc_w": conv(c, 1)},
-            "scoord": {"fc1": conv(40 * c // 256, 1), "fc_h": conv(c, 1), "fc_w": conv(c, 1)},
-        }
+        def mlp(hidden):
+            return {
+                "fc1": keras.layers.Dense(hidden, activation="relu"),
+                "fc2": keras.layers.Dense(c),
+            }
+
+        own = {kind: mlp(c // 16) for kind in ("se", "fca", "ge")}
+        own.update({kind: mlp(round(c / 8)) for kind in ("gc", "gca")})
+        own.update(
+            {
+                "ese": {"fc": keras.layers.Dense(c)},
+                "ecam": {
+                    "expand": keras.layers.Conv1D(max(8, c // 8), 1, activation="relu"),
+                    "conv": keras.layers.Conv1D(1, 5, padding="same"),
+                },
+                "cbam": {**mlp(c // 16), "spatial": spatial},
+                "lcbam": {**mlp(c // 16), "spatial": spatial},
+                "triplet": {k: conv(1, 7, padding="same") for k in ("cw", "hc", "hw")},
+                "bam": {
+                    **mlp(c // 16),
+                    "reduce": conv(c // 16, 1, activation="relu"),
+                    "dilated_1": conv(c // 16, 3, dilation_rate=4, padding="same"),
+                    "dilated_2": conv(c // 16, 3, dilation_rate=4, padding="same"),
+                    "out": conv(1, 1),
+                },
+                "strip": strips(3),
+                "ela": strips(7),
+                "coord": {"fc1": conv(max(8, c // 32), 1), "fc_h": conv(c, 1), "fc_w": conv(c, 1)},
+                "scoord": {"fc1": conv(40 * c // 256, 1), "fc_h": conv(c, 1), "fc_w": conv(c, 1)},
+            }
+        )
         self.own = own.get(self.kind, {})
+
+    def excite(self, pooled):
+        """The block's MLP on a `(batch, 1, 1, C)` pooled vector, where it has one."""
+        if "fc2" not in self.own:
+            return pooled
+        return self.own["fc2"](self.own["fc1"](pooled[:, 0, 0]))[:, None, None, :]
 
     def call(self, x):
         sigmoid = ops.sigmoid
@@ -116,20 +135,20 @@ class Floor(keras.layers.Layer):
             pooled = ops.reshape(mean_pool(x), (-1, x.shape[-1], 1))
             gate = ops.reshape(own["conv"](own["expand"](pooled)), (-1, 1, 1, x.shape[-1]))
             return x * sigmoid(gate)
-        if self.kind in ("se", "eca", "ceca", "ge"):  # one pool, one rescale
-            return x * sigmoid(mean_pool(x))
+        if self.kind in ("se", "eca", "ceca", "ge"):  # one pool (and MLP), one rescale
+            return x * sigmoid(self.excite(mean_pool(x)))
         if self.kind == "fca":  # one weighted sum over the map (the DCT), one rescale
             # Not ones: TensorFlow's graph optimiser removes a product by ones.
             weights = ops.full(x.shape[1:], 0.5, x.dtype)
-            return x * sigmoid(_pool(ops.sum, x * weights))
+            return x * sigmoid(self.excite(_pool(ops.sum, x * weights)))
         if self.kind in ("gc", "gca"):  # a 1-channel projection, its softmax, a weighted sum
             logits = ops.sum(x, axis=-1, keepdims=True)
             shape = ops.shape(logits)
             weights = ops.reshape(ops.softmax(ops.reshape(logits, (shape[0], -1))), shape)
-            context = _pool(ops.sum, x * weights)
+            context = self.excite(_pool(ops.sum, x * weights))
             return x * sigmoid(context) if self.kind == "gc" else x + context
         if self.kind == "lcbam":  # as CBAM, with one spatial channel
-            gate = sigmoid(mean_pool(x) + max_pool(x))
+            gate = sigmoid(self.excite(mean_pool(x) + max_pool(x)))
             refined = x * gate
             spatial = ops.mean(refined, -1, keepdims=True) + ops.max(refined, -1, keepdims=True)
             return refined * sigmoid(own["spatial"](spatial))
@@ -159,7 +178,7 @@ class Floor(keras.layers.Layer):
         if self.kind == "bam":  # one pool, BAM's convolutions, a gated rescale
             spatial = own["reduce"](x)
             spatial = own["out"](own["dilated_2"](own["dilated_1"](spatial)))
-            return x * (1 + sigmoid(mean_pool(x) * spatial))
+            return x * (1 + sigmoid(self.excite(mean_pool(x)) * spatial))
         if self.kind == "spem":  # max and min pools, one rescale
             return x * sigmoid(max_pool(x) + _pool(ops.min, x))
         if self.kind == "srm":  # mean and variance, one rescale
@@ -178,7 +197,10 @@ class Floor(keras.layers.Layer):
             gate = sigmoid(similarity * variance + mean)
             return grouped_rescale(x, gate, "channels_last")
         if self.kind == "cbam":  # two pools, a product, two channel reductions, a rescale
-            gate = sigmoid(mean_pool(x) + max_pool(x))
+            # The shared MLP once, on both pooled vectors stacked along the batch.
+            batch = ops.shape(x)[0]
+            pooled = self.excite(ops.concatenate([mean_pool(x), max_pool(x)], 0))
+            gate = sigmoid(pooled[:batch] + pooled[batch:])
             refined = x * gate
             spatial = ops.concatenate(
                 [ops.mean(refined, -1, keepdims=True), ops.max(refined, -1, keepdims=True)], -1

@@ -6,6 +6,7 @@ from keras_attention.layers.base import (
     add_channel_bias,
     check_integer,
     layer_label,
+    pointwise,
     tracing_for_converter,
 )
 from keras_attention.layers.batch_normalization import (
@@ -146,7 +147,7 @@ class BAM(AttentionBlock):
         for conv, norm in self.spatial_layers:
             dilation = getattr(conv, "dilation", 1)
             ms = ops.relu(conv_then_norm(conv, norm, ms, training, dilation))
-        ms = self.spatial_out(ms)
+        ms = pointwise(self.spatial_out, ms)
         return {"gate": 1.0 + ops.sigmoid(self.channel_map(mc) * ms)}
 
     def gate(self, maps):

@@ -6,6 +6,7 @@ from keras_attention.layers.base import (
     check_integer,
     layer_label,
     make_divisible,
+    tracing_for_converter,
 )
 from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import GlobalPooling, check_pooling_mode
@@ -125,11 +126,20 @@ class SqueezeExcitation(ContextInput, AttentionBlock):
     def channel_weights(self, x, context=None):
         """The `(batch, channels)` sigmoid gate for feature map `x` (in statistics dtype)."""
         stats = self.statistics_input(x)
-        logits = None
-        for pool in self.pools:
-            z = with_context(self, x, pool(stats), context)
-            z = self.excite(self.squeeze(z))
-            logits = z if logits is None else logits + z
+        pooled = [with_context(self, x, pool(stats), context) for pool in self.pools]
+        if len(pooled) > 1 and not tracing_for_converter():
+            # The shared MLP once on the pooled vectors stacked along the batch: its weights
+            # are read once (megabytes on a late stage), where a call per mode reads them
+            # again. (Converters get a call per mode: the split by a run-time batch size
+            # brings SHAPE ops, which split XNNPACK's graph.)
+            stacked = self.excite(self.squeeze(ops.concatenate(pooled, axis=0)))
+            batch = ops.shape(stacked)[0] // len(pooled)
+            pooled = [stacked[i * batch : (i + 1) * batch] for i in range(len(pooled))]
+        else:
+            pooled = [self.excite(self.squeeze(z)) for z in pooled]
+        logits = pooled[0]
+        for z in pooled[1:]:
+            logits = logits + z
         if self.gate_name == "hard_sigmoid":
             # relu6(v + 3) / 6, PyTorch's Hardsigmoid (Keras' hard_sigmoid is the same).
             return ops.hard_sigmoid(logits)
