@@ -9,9 +9,10 @@ median, min and max of those ratios, the MAC ratio (`keras_attention.profile`), 
 (float32, batch 1, two threads, XNNPACK) the invoke-time ratio and the number of XNNPACK
 partitions (one means the delegate runs the whole graph). With `--floors`, each block's floor
 is timed too, beside the block in every round: a stand-in that makes only the passes over the
-feature map the block cannot avoid with Keras ops (its pools, contractions and rescale) with a
-trivial gate; "over floor" is the median of the round-by-round difference of the block's and
-its floor's CPU times, over the plain network's. Also, in the same run: the plain network
+feature map the block cannot avoid with Keras ops (its pools, contractions and rescale) and
+the block's own convolutions and MLP once each as plain Keras layers; "over floor" is the
+median of the round-by-round difference of the block's and its floor's CPU times, over the
+plain network's. Also, in the same run: the plain network
 against `keras.applications`' own (ResNet-50 and MobileNetV2), and, when `torch` is
 installed, a PyTorch ResNet-50 with SE and SSA (torchvision layout, built here).
 
@@ -59,8 +60,9 @@ def _moments(x):
 
 class Floor(keras.layers.Layer):
     """The passes over the feature map a block cannot avoid with Keras ops, each in its
-    fastest form, and nothing else (a trivial gate from the pooled statistics): its time over
-    the plain network's is the block's floor. `kind`: the block it stands for."""
+    fastest form, and the block's own layers where they are more than a small gate (see
+    `build`), nothing else: its time over the plain network's is the block's floor. `kind`:
+    the block it stands for."""
 
     def __init__(self, kind, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
