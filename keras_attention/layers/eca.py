@@ -56,11 +56,12 @@ class ChannelConvolution(keras.layers.Conv1D):
         if vector and self.filters == 1 and not runs_as_itself(self, inputs):
             return self.shifted_sum(inputs)
         kernel = ops.reshape(self.kernel, (1, k, features, self.filters))
-        view = ops.reshape(inputs, (-1, 1, channels, features))
+        sequence = ops.reshape(inputs, (-1, channels, features))
         padding = "same"
         if self.circular and k > 1:
-            view = self.wrap(view, axis=2)
+            sequence = self.wrap(sequence)
             padding = "valid"
+        view = ops.reshape(sequence, (-1, 1, sequence.shape[1], features))
         logits = ops.conv(view, kernel, padding=padding, data_format="channels_last")
         if self.use_bias:
             logits = logits + self.bias
@@ -68,24 +69,20 @@ class ChannelConvolution(keras.layers.Conv1D):
             return ops.reshape(logits, (-1, channels))
         return ops.reshape(logits, (-1, channels, self.filters))
 
-    def wrap(self, sequence, axis):
-        """The sequence with its last k // 2 channels before the first and its first k // 2
-        after the last (circular padding)."""
-        channels, half = sequence.shape[axis], self.kernel_size[0] // 2
-
-        def part(start, stop):
-            index = [slice(None)] * len(sequence.shape)
-            index[axis] = slice(start, stop)
-            return sequence[tuple(index)]
-
-        return ops.concatenate([part(channels - half, None), sequence, part(0, half)], axis)
+    def wrap(self, sequence):
+        """The sequence (channels on axis 1) with its last k // 2 channels before the first
+        and its first k // 2 after the last (circular padding)."""
+        channels, half = sequence.shape[1], self.kernel_size[0] // 2
+        return ops.concatenate(
+            [sequence[:, channels - half :], sequence, sequence[:, :half]], axis=1
+        )
 
     def shifted_sum(self, vector):
         """The convolution of a `(batch, channels)` vector, one tap at a time."""
         k, channels = self.kernel_size[0], vector.shape[1]
         taps = ops.cast(ops.reshape(self.kernel, (k,)), vector.dtype)
         if self.circular and k > 1:
-            padded = self.wrap(vector, axis=1)
+            padded = self.wrap(vector)
         else:  # "same": k // 2 zeros before, the rest after (k - 1 in all)
             padded = ops.pad(vector, ((0, 0), ((k - 1) // 2, k // 2)))
         logits = padded[:, :channels] * taps[0]

@@ -8,7 +8,6 @@ from keras_attention.layers.base import (
     conv1x1_as_matmul,
     layer_label,
     make_divisible,
-    pointwise,
     runs_as_itself,
 )
 from keras_attention.layers.context import ContextInput, context_width, with_context
@@ -124,7 +123,8 @@ class GlobalContext(ContextInput, AttentionBlock):
             return spatial_reduce(stats, ops.mean, self.data_format)
         if self.data_format == "channels_last" and not runs_as_itself(self.conv_attn, stats):
             return self.attention_pool(stats)
-        logits = pointwise(self.conv_attn, stats)  # (N, H, W, 1) or (N, 1, H, W)
+        # channels_first, or a converter's trace: the layer itself (`base.runs_as_itself`).
+        logits = self.conv_attn(stats)  # (N, H, W, 1) or (N, 1, H, W)
         h, w = (logits.shape[a] for a in axes)
         if h is None or w is None:
             h, w = (ops.shape(logits)[a] for a in axes)

@@ -133,12 +133,12 @@ class SqueezeExcitation(ContextInput, AttentionBlock):
             # again. (Converters get a call per mode: the split by a run-time batch size
             # brings SHAPE ops, which split XNNPACK's graph.)
             stacked = self.excite(self.squeeze(ops.concatenate(pooled, axis=0)))
-            batch = ops.shape(stacked)[0] // len(pooled)
-            pooled = [stacked[i * batch : (i + 1) * batch] for i in range(len(pooled))]
+            batch = ops.shape(stats)[0]
+            per_mode = [stacked[i * batch : (i + 1) * batch] for i in range(len(pooled))]
         else:
-            pooled = [self.excite(self.squeeze(z)) for z in pooled]
-        logits = pooled[0]
-        for z in pooled[1:]:
+            per_mode = [self.excite(self.squeeze(z)) for z in pooled]
+        logits = per_mode[0]
+        for z in per_mode[1:]:
             logits = logits + z
         if self.gate_name == "hard_sigmoid":
             # relu6(v + 3) / 6, PyTorch's Hardsigmoid (Keras' hard_sigmoid is the same).
