@@ -483,3 +483,11 @@ def from_torch(arch, checkpoint, num_classes=None, input_shape=None, log=None):
     if log:
         log(f"convert: {arch}: {len(state)} tensors into {model.name}")
     return model
+
+
+def from_keras(model, arch=None, alpha=None):
+    """This package's network with the weights of a `keras.applications` EfficientNet or
+    MobileNetV3 (see `keras_attention.convert_keras.from_keras`)."""
+    from keras_attention.convert_keras import from_keras as convert
+
+    return convert(model, arch=arch, alpha=alpha)

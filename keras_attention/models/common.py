@@ -59,7 +59,7 @@ class Builder:
         )
         if groups == self.channels(x) and groups == filters and groups > 1:
             return keras.layers.DepthwiseConv2D(kernel_size, **common)(x)
-        return keras.layers.Conv2D(filters, kernel_size, **common)(x)
+        return keras.layers.Conv2D(filters, kernel_size, groups=groups, **common)(x)
 
     def batch_norm(self, x, name, epsilon=None):
         return batch_normalization(
@@ -80,12 +80,30 @@ def check_classes(owner, num_classes):
     return num_classes
 
 
+def check_choice(owner, option, value, choices):
+    """`value` if it is one of `choices`, else a ValueError naming the factory, the option,
+    the accepted values and the closest one."""
+    if isinstance(value, str) and value in choices:
+        return value
+    from keras_attention.catalog import suggest
+
+    raise ValueError(
+        f"{owner}: unknown {option} {value!r}{suggest(value, choices)}; expected one of "
+        f"{', '.join(map(str, choices))}"
+    )
+
+
 def _explicit_parameters(factory):
     target = factory.__init__ if inspect.isclass(factory) else factory
     try:
         return set(inspect.signature(target).parameters)
     except (TypeError, ValueError):
         return set()
+
+
+# Arguments that set an attention block's hidden width: a user who gives one overrides the
+# family's own width at every position.
+WIDTH_ARGUMENTS = frozenset({"reduction", "hidden_units", "rd_divisor"})
 
 
 class AttentionSpec:
@@ -99,11 +117,12 @@ class AttentionSpec:
         kwargs: the user's block arguments, given as they are.
     """
 
-    def __init__(self, attention, data_format, defaults=None, kwargs=None):
+    def __init__(self, attention, data_format, defaults=None, kwargs=None, own_block=None):
         self.attention = attention
         self.data_format = data_format
         self.defaults = dict(defaults or {})
         self.kwargs = dict(kwargs or {})
+        self.own_block = own_block
 
     def __bool__(self):
         return self.attention is not None
@@ -115,8 +134,14 @@ class AttentionSpec:
             return self.attention.lower()
         return getattr(self.attention, "__name__", type(self.attention).__name__).lower()
 
-    def make(self, name):
-        """A new block for one position (named `name` where the block takes a name)."""
+    def make(self, name, settings=None):
+        """A new block for one position (named `name` where the block takes a name).
+
+        `settings` are the family's own block's arguments at this position (EfficientNet's SE
+        width, from the block's input channels, its SiLU); they are given only when the block
+        is the family's own (`own_block`), and the width ones only when the user's arguments
+        set no width of their own.
+        """
         if self.attention is None:
             return None
         if isinstance(self.attention, keras.layers.Layer):
@@ -124,6 +149,10 @@ class AttentionSpec:
         factory = attention_layers.registry.resolve(self.attention)
         accepted = _explicit_parameters(factory)
         offered = {"data_format": self.data_format, **self.defaults}
+        if settings and self.own_block is not None and factory is self.own_block:
+            if WIDTH_ARGUMENTS & set(self.kwargs):
+                settings = {k: v for k, v in settings.items() if k not in WIDTH_ARGUMENTS}
+            offered.update(settings)
         arguments = {key: value for key, value in offered.items() if key in accepted}
         if "name" in accepted or (
             inspect.isclass(factory) and issubclass(factory, keras.layers.Layer)
@@ -133,12 +162,23 @@ class AttentionSpec:
         return attention_layers.get(factory, **arguments)
 
 
-def attend(x, spec, name, context=None):
+def attend(x, spec, name, context=None, settings=None):
     """Applies a new attention block to a residual branch: the placement every model shares,
-    after the branch's last normalisation and before the shortcut is added."""
-    block = spec.make(name)
+    after the branch's last normalisation and before the shortcut is added.
+
+    A block that cannot sit there (it needs more channels, or channels in groups the position
+    does not have) is refused here, naming the block, the position and its channels.
+    """
+    block = spec.make(name, settings)
     if block is None:
         return x
-    if context is not None:
-        return block(x, context=context)
-    return block(x)
+    try:
+        if context is not None:
+            return block(x, context=context)
+        return block(x)
+    except ValueError as error:
+        channels = x.shape[channel_axis(spec.data_format)]
+        raise ValueError(
+            f"attention {spec.tag!r} cannot sit at {name} ({channels} channels, map "
+            f"{tuple(x.shape[1:])}): {error}"
+        ) from None

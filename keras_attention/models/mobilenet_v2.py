@@ -3,7 +3,8 @@
 import keras
 
 from keras_attention.layers.base import make_divisible as layers_make_divisible
-from keras_attention.models.common import AttentionSpec, Builder, attend, check_classes
+from keras_attention.models.common import AttentionSpec, Builder, check_classes
+from keras_attention.models.inverted_residual import activate, inverted_residual
 
 # (expansion t, output channels c, repeats n, first stride s), Table 2 of the paper.
 INVERTED_RESIDUAL_SETTINGS = (
@@ -27,31 +28,6 @@ LAYOUTS = {
     "keras": dict(bn_epsilon=1e-3, bn_momentum=0.999, symmetric_padding=False),
     "torch": dict(bn_epsilon=1e-5, bn_momentum=0.9, symmetric_padding=True),
 }
-
-
-def _relu6(name):
-    return keras.layers.ReLU(6.0, name=name)
-
-
-def inverted_residual(b, x, expansion, filters, stride, attention, name):
-    """Expand (1x1) -> depthwise 3x3 -> attention -> project (1x1, linear) [+ input].
-
-    The attention block sits on the expanded channels, after the depthwise convolution and
-    before the linear projection (the MnasNet / timm convention).
-    """
-    in_channels = b.channels(x)
-    y = x
-    if expansion != 1:
-        y = b.conv(y, in_channels * expansion, 1, name=f"{name}_expand")
-        y = _relu6(f"{name}_expand_relu")(b.batch_norm(y, name=f"{name}_expand_bn"))
-    y = b.conv(y, b.channels(y), 3, stride, groups=b.channels(y), name=f"{name}_depthwise")
-    y = _relu6(f"{name}_depthwise_relu")(b.batch_norm(y, name=f"{name}_depthwise_bn"))
-    y = attend(y, attention, f"{name}_attention")
-    y = b.conv(y, filters, 1, name=f"{name}_project")
-    y = b.batch_norm(y, name=f"{name}_project_bn")
-    if stride == 1 and in_channels == filters:
-        y = keras.layers.Add(name=f"{name}_add")([x, y])
-    return y
 
 
 def mobilenet_v2(
@@ -103,18 +79,24 @@ def mobilenet_v2(
     )
     inputs = keras.Input(input_shape)
     x = b.conv(inputs, make_divisible(32 * alpha), 3, 2, name="stem_conv")
-    x = _relu6("stem_relu")(b.batch_norm(x, name="stem_bn"))
+    x = activate(b.batch_norm(x, name="stem_bn"), "relu6", "stem")
     block_id = 0
     for expansion, channels, repeats, stride in INVERTED_RESIDUAL_SETTINGS:
         filters = make_divisible(int(channels * alpha))
         for i in range(repeats):
             x = inverted_residual(
-                b, x, expansion, filters, stride if i == 0 else 1, spec, f"block{block_id}"
+                b,
+                x,
+                expanded=b.channels(x) * expansion,
+                filters=filters,
+                stride=stride if i == 0 else 1,
+                attention=spec,
+                name=f"block{block_id}",
             )
             block_id += 1
     last = make_divisible(1280 * alpha) if alpha > 1.0 else 1280
     x = b.conv(x, last, 1, name="head_conv")
-    x = _relu6("head_relu")(b.batch_norm(x, name="head_bn"))
+    x = activate(b.batch_norm(x, name="head_bn"), "relu6", "head")
     if include_top:
         x = b.global_pool(x)
         if dropout:
