@@ -7,14 +7,26 @@ from keras_attention.catalog import IMAGENET_BLOCKS, check_cifar_depth, cifar_bl
 from keras_attention.models.common import AttentionSpec, Builder, attend, check_classes
 
 
-def _branch_specs(planes, stride, bottleneck, stride_on="3x3"):
-    """(filters, kernel size, stride) of each convolution of a residual branch."""
+def _branch_specs(
+    planes, stride, bottleneck, stride_on="3x3", cardinality=1, base_width=64, group_width=None
+):
+    """(filters, kernel size, stride, groups) of each convolution of a residual branch.
+
+    A bottleneck's inner width is `planes * base_width / 64` per group times `cardinality`
+    groups, its 3x3 convolution grouped (ResNeXt; 1 and 64 give ResNet's `planes`), and its
+    output `4 * planes`. With `group_width` (RegNet's bottleneck ratio 1), every width is
+    `planes`, in groups of `group_width` channels.
+    """
     if not bottleneck:
-        return [(planes, 3, stride), (planes, 3, 1)]
+        return [(planes, 3, stride, 1), (planes, 3, 1, 1)]
     if stride_on not in ("3x3", "1x1"):
         raise ValueError(f"stride_on must be '3x3' or '1x1', got {stride_on!r}.")
     first, middle = (stride, 1) if stride_on == "1x1" else (1, stride)
-    return [(planes, 1, first), (planes, 3, middle), (planes * 4, 1, 1)]
+    if group_width:
+        width, groups, out = planes, planes // group_width, planes
+    else:
+        width, groups, out = int(planes * base_width / 64) * cardinality, cardinality, planes * 4
+    return [(width, 1, first, 1), (width, 3, middle, groups), (out, 1, 1, 1)]
 
 
 def residual_block(
@@ -31,6 +43,11 @@ def residual_block(
     context=None,
     stride_on="3x3",
     avg_down=False,
+    cardinality=1,
+    base_width=64,
+    group_width=None,
+    attention_after=None,
+    settings=None,
 ):
     """Post-activation residual block: convs -> BN -> attention -> + shortcut -> ReLU.
 
@@ -41,19 +58,29 @@ def residual_block(
     changes. `conv_bias` and `relu_before_attention` reproduce the SE-R paper's code, whose
     convolutions have biases and whose branch ends BN -> ReLU before the SE block.
     `stride_on="1x1"` strides a bottleneck's first 1x1 convolution (the original ResNet and
-    Caffe SENet layout) instead of its 3x3 (torchvision's "v1.5"). `avg_down` makes a
+    Caffe SENet layout) instead of its 3x3 (torchvision's "v1.5"). `cardinality` groups and
+    `base_width` channels per group make a bottleneck ResNeXt's; `group_width` RegNet's (see
+    `_branch_specs`), whose block sits after the second convolution (`attention_after=2`) with
+    `settings(input channels)` for the family's own block. `avg_down` makes a
     strided shortcut a 2x2 average pool (ceil mode, padding not counted) then a 1x1
     convolution with stride 1 (timm's `avg_down`, the "d" ResNets).
     """
-    specs = _branch_specs(planes, stride, bottleneck, stride_on)
+    specs = _branch_specs(
+        planes, stride, bottleneck, stride_on, cardinality, base_width, group_width
+    )
     out_channels = specs[-1][0]
+    attention_after = attention_after or len(specs)
+    settings = settings(b.channels(x)) if callable(settings) else settings
     y = x
-    for i, (filters, kernel, step) in enumerate(specs, start=1):
-        y = b.conv(y, filters, kernel, step, use_bias=conv_bias, name=f"{name}_conv{i}")
+    for i, (filters, kernel, step, groups) in enumerate(specs, start=1):
+        y = b.conv(
+            y, filters, kernel, step, use_bias=conv_bias, name=f"{name}_conv{i}", groups=groups
+        )
         y = b.batch_norm(y, name=f"{name}_bn{i}")
         if i < len(specs) or relu_before_attention:
             y = keras.layers.ReLU(name=f"{name}_relu{i}")(y)
-    y = attend(y, attention, f"{name}_attention", context)
+        if i == attention_after:
+            y = attend(y, attention, f"{name}_attention", context, settings)
     shortcut = x
     if stride != 1 or b.channels(x) != out_channels:
         step = stride
@@ -76,7 +103,7 @@ def preact_block(b, x, planes, stride, *, bottleneck, attention, name):
     specs = _branch_specs(planes, stride, bottleneck)
     out_channels = specs[-1][0]
     y = x
-    for i, (filters, kernel, step) in enumerate(specs, start=1):
+    for i, (filters, kernel, step, _) in enumerate(specs, start=1):
         y = b.batch_norm(y, name=f"{name}_bn{i}")
         y = keras.layers.ReLU(name=f"{name}_relu{i}")(y)
         y = b.conv(y, filters, kernel, step, name=f"{name}_conv{i}")
@@ -88,27 +115,36 @@ def preact_block(b, x, planes, stride, *, bottleneck, attention, name):
 
 
 def residual_stages(
-    b, x, widths, counts, *, block=residual_block, after_stage=None, **block_options
+    b,
+    x,
+    widths,
+    counts,
+    *,
+    block=residual_block,
+    after_stage=None,
+    first_stride=1,
+    stage_options=None,
+    **block_options,
 ):
-    """Stacks stages of `block`s; the first block of every stage after the first strides 2.
+    """Stacks stages of `block`s; the first block of every stage after the first strides 2
+    (the first stage's first block strides `first_stride`: 2 in RegNet, which has no pool).
 
-    `after_stage(stage, x)` runs after each stage; what it returns is given as `context` to
-    the blocks of the next stage (SE-R feeds an auxiliary classifier's result this way).
+    `stage_options` (one dict per stage) adds options to the blocks of each stage (RegNet's
+    group widths). `after_stage(stage, x)` runs after each stage; what it returns is given as
+    `context` to the blocks of the next stage (SE-R feeds an auxiliary classifier's result
+    this way).
     """
     context = None
-    for stage, (planes, count) in enumerate(zip(widths, counts, strict=True), start=1):
+    stage_options = stage_options or [{} for _ in widths]
+    for stage, (planes, count, extra) in enumerate(
+        zip(widths, counts, stage_options, strict=True), start=1
+    ):
         for i in range(count):
-            options = dict(block_options)
+            options = dict(block_options, **extra)
             if context is not None:
                 options["context"] = context
-            x = block(
-                b,
-                x,
-                planes,
-                2 if stage > 1 and i == 0 else 1,
-                name=f"stage{stage}_block{i + 1}",
-                **options,
-            )
+            stride = 1 if i else first_stride if stage == 1 else 2
+            x = block(b, x, planes, stride, name=f"stage{stage}_block{i + 1}", **options)
         context = after_stage(stage, x) if after_stage else None
     return x
 
@@ -198,9 +234,11 @@ def resnet(
     stem_width=32,
     stem_pool="padded",
     avg_down=False,
+    cardinality=1,
+    width_per_group=64,
     name=None,
 ):
-    """ImageNet ResNet-18/34/50/101/152, convolutions without bias as in the SE and SSA code.
+    """ImageNet ResNet-18/26/34/50/101/152, convolutions without bias as in the SE and SSA code.
 
     By default a bottleneck strides its first 1x1 convolution, as the original ResNet, Caffe's
     SE-ResNet and `keras.applications.ResNet50` do (ResNet-50: 3.86 GMACs at 224x224, the
@@ -208,13 +246,16 @@ def resnet(
     parameters.
 
     Args:
-        depth: 18, 34, 50, 101 or 152.
+        depth: 18, 26 (bottlenecks, two per stage: timm's resnet26), 34, 50, 101 or 152.
         attention: a registered name, Layer class, Layer instance, callable or None.
         num_classes: classes of the Dense head.
         include_top: whether to end with global average pooling and the Dense head (logits).
         input_shape: input shape without batch; spatial sizes may be None.
         data_format: `"channels_last"` or `"channels_first"`.
         attention_kwargs: arguments for every attention block (SE's default reduction is 16).
+        cardinality: groups of a bottleneck's 3x3 convolution (ResNeXt: 32; see `resnext`).
+        width_per_group: channels per group of a bottleneck's inner convolutions, at the first
+            stage (64 with one group is ResNet's bottleneck).
         stride_on: `"1x1"` or `"3x3"`: which convolution of a bottleneck strides.
         stem: `"7x7"` (one 7x7 convolution, stride 2), `"deep"` (three 3x3 convolutions of
             `stem_width`, `stem_width` and 64 filters, the first with stride 2: timm's "d"
@@ -235,10 +276,17 @@ def resnet(
     >>> sum(w.numpy().size for w in resnet(50, attention="se").trainable_weights)
     28088024
     """
-    if depth not in IMAGENET_BLOCKS:
-        raise ValueError(f"resnet: depth must be one of {sorted(IMAGENET_BLOCKS)}, got {depth}.")
+    if depth not in DEPTHS:
+        raise ValueError(f"resnet: depth must be one of {sorted(DEPTHS)}, got {depth}.")
     check_classes("resnet", num_classes)
-    block, counts = IMAGENET_BLOCKS[depth]
+    check_classes("resnet (cardinality)", cardinality)
+    check_classes("resnet (width_per_group)", width_per_group)
+    block, counts = DEPTHS[depth]
+    if block != "bottleneck" and (cardinality, width_per_group) != (1, 64):
+        raise ValueError(
+            f"resnet: cardinality and width_per_group group a bottleneck's 3x3 convolution; "
+            f"ResNet-{depth} has basic blocks (use depth 26, 50, 101 or 152)"
+        )
     if stem_pool not in STEM_POOLS:
         raise ValueError(f"resnet: stem_pool must be one of {STEM_POOLS}, got {stem_pool!r}.")
     b = Builder(data_format, batchnorm=batchnorm)
@@ -262,10 +310,55 @@ def resnet(
         attention=spec,
         stride_on=stride_on,
         avg_down=avg_down,
+        cardinality=cardinality,
+        base_width=width_per_group,
     )
     outputs = _classifier(b, x, include_top, num_classes)
     tag = f"_{spec.tag}" if spec else ""
-    return keras.Model(inputs, outputs, name=name or f"resnet{depth}{tag}")
+    grouped = f"_{cardinality}x{width_per_group}d" if cardinality > 1 else ""
+    family = "resnext" if cardinality > 1 else "resnet"
+    return keras.Model(inputs, outputs, name=name or f"{family}{depth}{grouped}{tag}")
+
+
+def resnext(depth=50, cardinality=32, width_per_group=4, attention=None, stride_on="3x3", **options):
+    """ResNeXt-26/50/101/152 (Xie et al., 2017): ResNet's bottlenecks with a grouped 3x3
+    convolution of `cardinality` groups of `width_per_group` channels at the first stage
+    (32x4d: 128 channels there, 2,048 at the last), on `resnet`'s stems and shortcuts, the
+    3x3 convolution striding (timm's and the SE authors' SE-ResNeXts).
+
+    With `attention="se"` it is SE-ResNeXt (SE after each grouped bottleneck's last BN, the SE
+    paper's headline model: SE-ResNeXt-50 27,559,896 parameters); every other block sits at
+    the same place.
+
+    Args:
+        depth: 26, 50, 101 or 152.
+        cardinality: groups of each bottleneck's 3x3 convolution.
+        width_per_group: channels per group at the first stage (doubling at every stage).
+        attention: a registered name, Layer class, Layer instance, callable or None.
+        stride_on: `"3x3"` (ResNeXt's and timm's) or `"1x1"`.
+        **options: `resnet`'s other options (`num_classes`, `input_shape`, `stem`,
+            `stem_pool`, `avg_down`, `attention_kwargs`, `batchnorm`, `data_format`, ...).
+
+    Example:
+
+    >>> model = resnext(50, attention="se")  # SE-ResNeXt-50 (32x4d)
+    >>> sum(w.numpy().size for w in model.trainable_weights)
+    27559896
+    """
+    if depth not in DEPTHS or DEPTHS[depth][0] != "bottleneck":
+        raise ValueError(f"resnext: depth must be one of 26, 50, 101, 152, got {depth!r}.")
+    return resnet(
+        depth,
+        attention=attention,
+        stride_on=stride_on,
+        cardinality=cardinality,
+        width_per_group=width_per_group,
+        **options,
+    )
+
+
+# timm's resnet26: bottlenecks, two per stage.
+DEPTHS = {**IMAGENET_BLOCKS, 26: ("bottleneck", (2, 2, 2, 2))}
 
 
 STEMS = ("7x7", "deep", "deep_tiered")
