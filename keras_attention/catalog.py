@@ -506,6 +506,8 @@ def check_cifar_depth(depth, block, owner="cifar_resnet"):
 # PyTorch checkpoint layouts `keras-attention convert` reads (`keras-attention list archs`):
 # family -> (pattern, examples, description). The pattern's groups are the family's settings.
 _DEPTHS = "|".join(str(depth) for depth in IMAGENET_BLOCKS)
+# timm also has ResNet-26 (bottlenecks, two per stage).
+_TIMM_DEPTHS = "|".join(str(depth) for depth in sorted([*IMAGENET_BLOCKS, 26]))
 ARCHITECTURES = {
     "torchvision:resnet": (
         rf"torchvision:resnet({_DEPTHS})",
@@ -518,10 +520,35 @@ ARCHITECTURES = {
         "torchvision's MobileNetV2 (width 1.0)",
     ),
     "timm:resnet": (
-        rf"timm:(se|eca)?resnet({_DEPTHS})(d|t)?",
+        rf"timm:(se|eca)?resnet({_TIMM_DEPTHS})(d|t)?",
         "timm:resnet50, timm:seresnet50, timm:ecaresnet50d, timm:resnet50t",
         "timm's ResNets with SE or ECA; 'd': deep stem and average-pool shortcuts, 't': the "
         "tiered deep stem",
+    ),
+    "timm:resnext": (
+        r"timm:(se|eca)?resnext(26|50|101|152)(d|t)?_(\d+)x(\d+)d",
+        "timm:resnext50_32x4d, timm:seresnext50_32x4d, timm:seresnext26d_32x4d",
+        "timm's ResNeXts (grouped bottlenecks) with SE or ECA; 'd' and 't' as for the ResNets",
+    ),
+    "timm:legacy_seresnext": (
+        r"timm:legacy_seresnext(26|50|101)_(\d+)x(\d+)d",
+        "timm:legacy_seresnext50_32x4d",
+        "the SE authors' ImageNet SE-ResNeXts (Caffe layout), as timm's legacy_seresnext*",
+    ),
+    "timm:efficientnet": (
+        r"timm:(tf_)?efficientnet_(b[0-7])",
+        "timm:efficientnet_b0, timm:tf_efficientnet_b3",
+        "timm's EfficientNet B0-B7 (tf_: TensorFlow padding and BatchNorm, as keras.applications)",
+    ),
+    "timm:mobilenetv3": (
+        r"timm:(tf_)?mobilenetv3_(large|small)_(minimal_)?(\d{3})",
+        "timm:mobilenetv3_large_100, timm:tf_mobilenetv3_small_minimal_100",
+        "timm's MobileNetV3 Large/Small, width x100 (tf_: TensorFlow padding and BatchNorm)",
+    ),
+    "timm:regnety": (
+        r"timm:regnety_(002|004|006|008|016|032)",
+        "timm:regnety_002, timm:regnety_032",
+        "timm's RegNetY-200MF ... 3.2GF",
     ),
     "timm:legacy_seresnet": (
         rf"timm:legacy_seresnet({_DEPTHS})",
@@ -549,6 +576,10 @@ ARCHITECTURES = {
 # The classifier's module name in each layout's state dict (its rows are the classes).
 ARCHITECTURE_CLASSIFIERS = {
     "timm:legacy_seresnet": "last_linear",
+    "timm:legacy_seresnext": "last_linear",
+    "timm:efficientnet": "classifier",
+    "timm:mobilenetv3": "classifier",
+    "timm:regnety": "head.fc",
     "torchvision:mobilenet_v2": "classifier.1",
     "se_r:seresnet": "linear",
 }

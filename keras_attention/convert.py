@@ -31,6 +31,10 @@ from keras_attention.layers.squash_spatial_attention import SquashSpatialAttenti
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 from keras_attention.models.common import check_classes
 from keras_attention.models.mobilenet_v2 import INVERTED_RESIDUAL_SETTINGS, mobilenet_v2
+from keras_attention.models.efficientnet import efficientnet
+from keras_attention.models.mobilenet_v3 import mobilenet_v3
+from keras_attention.models.regnet import regnet
+from keras_attention.models.resnet import DEPTHS as RESNET_DEPTHS
 from keras_attention.models.resnet import cifar_resnet, resnet
 from keras_attention.models.se_resnet import cifar_se_resnet
 
@@ -76,7 +80,7 @@ class Tensor:
 SE_POINTWISE = ("fc1", "fc2", "pointwise")
 
 
-def layer_tensors(layer, prefix, se=SE_POINTWISE):
+def layer_tensors(layer, prefix, se=SE_POINTWISE, dense="linear"):
     """The `Tensor`s of one Keras layer under the PyTorch module name `prefix`.
 
     `se` names an SE block's two fully connected layers and their kind: timm's and the SE
@@ -91,7 +95,7 @@ def layer_tensors(layer, prefix, se=SE_POINTWISE):
     elif isinstance(layer, keras.layers.Conv2D):
         found = [Tensor(f"{prefix}.weight", layer.kernel, "conv")]
     elif isinstance(layer, keras.layers.Dense):
-        found = [Tensor(f"{prefix}.weight", layer.kernel, "linear")]
+        found = [Tensor(f"{prefix}.weight", layer.kernel, dense)]
     elif isinstance(layer, SqueezeExcitation):
         squeeze, excite, kind = se
         found = []
@@ -196,6 +200,7 @@ class Layout:
     classifier: str  # the module name of the classifier
     ignored: tuple = ()  # key suffixes the code holds but never uses
     se: tuple = SE_POINTWISE  # an SE block's two layers (see `layer_tensors`)
+    pointwise: tuple = ()  # Dense layers' module names that are 1x1 convolutions in the code
 
 
 def _classifier(family):
@@ -223,15 +228,22 @@ def _has(model, name):
 
 
 def _resnet_layout(family, groups, num_classes, input_shape, state):
-    """torchvision's, timm's and the SE authors' (legacy) ImageNet ResNets."""
-    legacy = family == "timm:legacy_seresnet"
-    if legacy:
+    """torchvision's, timm's and the SE authors' (legacy) ImageNet ResNets and ResNeXts."""
+    legacy = family.startswith("timm:legacy_")
+    grouped = {}
+    if family == "timm:legacy_seresnext":
+        block, depth, variant = "se", int(groups[0]), None
+        grouped = dict(cardinality=int(groups[1]), width_per_group=int(groups[2]))
+    elif legacy:
         block, depth, variant = "se", int(groups[0]), None
     elif family == "torchvision:resnet":
         block, depth, variant = None, int(groups[0]), None
     else:
         block, depth, variant = groups[0], int(groups[1]), groups[2]
-    options = dict(stride_on="1x1" if legacy else "3x3")
+        if family == "timm:resnext":
+            grouped = dict(cardinality=int(groups[3]), width_per_group=int(groups[4]))
+    # The SE authors' SE-ResNet strides a bottleneck's first 1x1; their SE-ResNeXt its 3x3.
+    options = dict(stride_on="1x1" if family == "timm:legacy_seresnet" else "3x3", **grouped)
     if variant:
         options.update(stem="deep" if variant == "d" else "deep_tiered", avg_down=True)
     if legacy:
@@ -270,7 +282,7 @@ def _resnet_layout(family, groups, num_classes, input_shape, state):
 
 def _resnet_stages(model, depth, attention, counts=None):
     """`layerS.B.{convI,bnI}`, `layerS.B.ATTENTION` and `layerS.B.downsample.{0,1}`."""
-    block, counts = catalog.IMAGENET_BLOCKS[depth] if counts is None else counts
+    block, counts = RESNET_DEPTHS[depth] if counts is None else counts
     convs = 3 if block == "bottleneck" else 2
     modules = []
     for stage, count in enumerate(counts, start=1):
@@ -357,10 +369,122 @@ def _mobilenet_layout(family, groups, num_classes, input_shape, state):
     return Layout(model, modules, "classifier.1")
 
 
+# timm's MBConv blocks (_efficientnet_blocks.py): module names -> our layer suffixes.
+_DEPTHWISE_SEPARABLE = (
+    ("conv_dw", "depthwise"),
+    ("bn1", "depthwise_bn"),
+    ("se", "attention"),
+    ("conv_pw", "project"),
+    ("bn2", "project_bn"),
+)
+_INVERTED_RESIDUAL = (
+    ("conv_pw", "expand"),
+    ("bn1", "expand_bn"),
+    ("conv_dw", "depthwise"),
+    ("bn2", "depthwise_bn"),
+    ("se", "attention"),
+    ("conv_pwl", "project"),
+    ("bn3", "project_bn"),
+)
+_TIMM_SE = ("conv_reduce", "conv_expand", "pointwise")
+
+
+def _mbconv_modules(model, ours, theirs):
+    """One of timm's MBConv blocks: a DepthwiseSeparableConv where ours has no expansion."""
+    pairs = _INVERTED_RESIDUAL if _has(model, f"{ours}_expand") else _DEPTHWISE_SEPARABLE
+    return [
+        (f"{theirs}.{name}", model.get_layer(f"{ours}_{suffix}"))
+        for name, suffix in pairs
+        if _has(model, f"{ours}_{suffix}")
+    ]
+
+
+def _efficientnet_layout(family, groups, num_classes, input_shape, state):
+    """timm's EfficientNet: `conv_stem`, `bn1`, `blocks.S.I`, `conv_head`, `bn2`."""
+    tf, variant = groups
+    model = efficientnet(
+        variant,
+        num_classes=num_classes,
+        input_shape=input_shape,
+        layout="keras" if tf else "torch",
+    )
+    layer = model.get_layer
+    modules = [("conv_stem", layer("stem_conv")), ("bn1", layer("stem_bn"))]
+    for stage in range(1, 8):
+        index = 0
+        while _has(model, f"block{stage}{chr(ord('a') + index)}_project"):
+            ours = f"block{stage}{chr(ord('a') + index)}"
+            modules += _mbconv_modules(model, ours, f"blocks.{stage - 1}.{index}")
+            index += 1
+    modules += [("conv_head", layer("top_conv")), ("bn2", layer("top_bn"))]
+    modules.append(("classifier", layer("predictions")))
+    return Layout(model, modules, "classifier", se=_TIMM_SE)
+
+
+# Blocks per stage of timm's MobileNetV3 arch_def, before the last 1x1 convolution's stage.
+_MOBILENET_V3_STAGES = {"large": (1, 2, 3, 4, 2, 3), "small": (1, 2, 3, 2, 3)}
+
+
+def _mobilenet_v3_layout(family, groups, num_classes, input_shape, state):
+    """timm's MobileNetV3: `conv_stem`, `bn1`, `blocks.S.I`, the last stage's `conv`/`bn1`,
+    `conv_head` (a 1x1 convolution with bias on the pooled map), `classifier`."""
+    tf, size, minimal, width = groups
+    model = mobilenet_v3(
+        size,
+        alpha=int(width) / 100,
+        minimalistic=bool(minimal),
+        num_classes=num_classes,
+        input_shape=input_shape,
+        layout="keras" if tf else "torch",
+    )
+    layer = model.get_layer
+    modules = [("conv_stem", layer("stem_conv")), ("bn1", layer("stem_bn"))]
+    block = 0
+    stages = _MOBILENET_V3_STAGES[size]
+    for stage, count in enumerate(stages):
+        for index in range(count):
+            modules += _mbconv_modules(model, f"block{block}", f"blocks.{stage}.{index}")
+            block += 1
+    last = f"blocks.{len(stages)}.0"
+    modules += [(f"{last}.conv", layer("top_conv")), (f"{last}.bn1", layer("top_bn"))]
+    modules += [("conv_head", layer("head")), ("classifier", layer("predictions"))]
+    return Layout(model, modules, "classifier", se=_TIMM_SE, pointwise=("conv_head",))
+
+
+def _regnet_layout(family, groups, num_classes, input_shape, state):
+    """timm's RegNetY: `stem.{conv,bn}`, `sS.bI.{conv1,conv2,conv3}.{conv,bn}`, `se.fc1/fc2`,
+    `downsample.{conv,bn}`, `head.fc`."""
+    model = regnet(f"y_{groups[0]}", num_classes=num_classes, input_shape=input_shape)
+    layer = model.get_layer
+    modules = [("stem.conv", layer("stem_conv")), ("stem.bn", layer("stem_bn"))]
+    stage = 1
+    while _has(model, f"stage{stage}_block1_conv1"):
+        index = 1
+        while _has(model, f"stage{stage}_block{index}_conv1"):
+            ours, theirs = f"stage{stage}_block{index}", f"s{stage}.b{index}"
+            for i in (1, 2, 3):
+                modules.append((f"{theirs}.conv{i}.conv", layer(f"{ours}_conv{i}")))
+                modules.append((f"{theirs}.conv{i}.bn", layer(f"{ours}_bn{i}")))
+                if i == 2 and _has(model, f"{ours}_attention"):
+                    modules.append((f"{theirs}.se", layer(f"{ours}_attention")))
+            if _has(model, f"{ours}_down"):
+                modules.append((f"{theirs}.downsample.conv", layer(f"{ours}_down")))
+                modules.append((f"{theirs}.downsample.bn", layer(f"{ours}_down_bn")))
+            index += 1
+        stage += 1
+    modules.append(("head.fc", layer("predictions")))
+    return Layout(model, modules, "head.fc")
+
+
 _LAYOUT_BUILDERS = {
     "torchvision:resnet": _resnet_layout,
     "timm:resnet": _resnet_layout,
     "timm:legacy_seresnet": _resnet_layout,
+    "timm:resnext": _resnet_layout,
+    "timm:legacy_seresnext": _resnet_layout,
+    "timm:efficientnet": _efficientnet_layout,
+    "timm:mobilenetv3": _mobilenet_v3_layout,
+    "timm:regnety": _regnet_layout,
     "torchvision:mobilenet_v2": _mobilenet_layout,
     "spem:resnet": _spem_layout,
     "ssa:resnet": _ssa_layout,
@@ -397,7 +521,13 @@ def _parse(arch):
 
 
 def _tensors(found):
-    return [t for name, layer in found.modules for t in layer_tensors(layer, name, found.se)]
+    return [
+        t
+        for name, layer in found.modules
+        for t in layer_tensors(
+            layer, name, found.se, "pointwise" if name in found.pointwise else "linear"
+        )
+    ]
 
 
 def _listing(keys, limit=8):
