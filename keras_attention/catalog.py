@@ -172,6 +172,28 @@ MODEL_OPTIONS = {
         "name",
     ),
     "mobilenet_v2": ("include_top", "dropout", "data_format", "batchnorm", "layout", "name"),
+    "resnext": (
+        "include_top",
+        "data_format",
+        "stride_on",
+        "batchnorm",
+        "stem",
+        "stem_width",
+        "stem_pool",
+        "avg_down",
+        "name",
+    ),
+    "mobilenet_v3": ("include_top", "dropout", "data_format", "batchnorm", "layout", "name"),
+    "efficientnet": (
+        "include_top",
+        "dropout",
+        "drop_connect_rate",
+        "data_format",
+        "batchnorm",
+        "layout",
+        "name",
+    ),
+    "regnet": ("include_top", "data_format", "batchnorm", "name"),
 }
 BATCHNORMS = ("keras", "torch")
 
@@ -248,7 +270,34 @@ MODEL_FAMILIES = {
         "mobilenet_v2, mobilenet_v2_0.5",
         "MobileNetV2 with a width multiplier, attention on the expanded channels",
     ),
+    "resnext": (
+        r"resnext(\d+)(?:_(\d+)x(\d+)d)?",
+        "resnext50_32x4d, resnext26_32x4d",
+        "ResNeXt-26/50/101/152 (cardinality x width per group; 32x4d by default), SE-ResNeXt "
+        "with --attention se",
+    ),
+    "mobilenet_v3": (
+        r"mobilenet_v3_(large|small)(_minimal)?(?:_([\d.]+))?",
+        "mobilenet_v3_large, mobilenet_v3_small_0.75, mobilenet_v3_large_minimal",
+        "MobileNetV3 Large/Small with a width multiplier, its SE (or any block) in the blocks "
+        "the paper gives SE",
+    ),
+    "efficientnet": (
+        r"efficientnet_(b\d)",
+        "efficientnet_b0, efficientnet_b3",
+        "EfficientNet B0-B7, its SE (or any block) in every MBConv",
+    ),
+    "regnet": (
+        r"regnety_(\d{3})",
+        "regnety_002, regnety_032",
+        "RegNetY-200MF ... 3.2GF (timm's layout), its SE (or any block) in every block",
+    ),
 }
+# The families whose own networks have SE: attention "se" is that SE (its widths, SiLU or
+# hard sigmoid), the default of their factories.
+OWN_SE_FAMILIES = ("cifar_se_resnet", "mobilenet_v3", "efficientnet", "regnet")
+EFFICIENTNET_VARIANTS = tuple(f"b{i}" for i in range(8))
+REGNET_VARIANTS = ("y_002", "y_004", "y_006", "y_008", "y_016", "y_032")
 
 # How each family's models are named: the family and its depth (or width multiplier); the
 # attention block is a separate choice (--attention), not part of the name.
@@ -258,6 +307,10 @@ MODEL_NAME_RULES = {
     "cifar_se_resnet": "cifar_se_resnetDEPTH",
     "resnet": "resnetDEPTH",
     "mobilenet_v2": "mobilenet_v2[_ALPHA]",
+    "resnext": "resnextDEPTH[_CARDINALITYxWIDTHd]",
+    "mobilenet_v3": "mobilenet_v3_SIZE[_minimal][_ALPHA]",
+    "efficientnet": "efficientnet_bN",
+    "regnet": "regnety_NNN",
 }
 
 # name: (one-line description, (train split, test split) in tensorflow-datasets or None)
@@ -366,6 +419,10 @@ def model_names():
     names += [f"cifar_se_resnet{d}" for d in IMAGENET_BLOCKS]
     names += [f"resnet{d}" for d in IMAGENET_BLOCKS]
     names += ["mobilenet_v2", "mobilenet_v2_0.35", "mobilenet_v2_0.5", "mobilenet_v2_0.75"]
+    names += [f"resnext{d}_32x4d" for d in (26, 50, 101, 152)]
+    names += [f"mobilenet_v3_{size}{m}" for size in ("large", "small") for m in ("", "_minimal")]
+    names += [f"efficientnet_{v}" for v in EFFICIENTNET_VARIANTS]
+    names += [f"regnety_{v[2:]}" for v in REGNET_VARIANTS]
     return names
 
 
@@ -463,6 +520,8 @@ def parse_model(name):
         if not match:
             continue
         value = match.group(1)
+        if family in ("resnext", "mobilenet_v3", "efficientnet", "regnet"):
+            return family, _parse_new_family(name, family, match)
         if family == "mobilenet_v2":
             alpha = float(value) if value else 1.0
             if alpha <= 0:
@@ -482,6 +541,39 @@ def parse_model(name):
         f"model: unknown model {name!r}{suggest(name, model_names())}; expected names like "
         f"{examples} (see 'list models')"
     )
+
+
+def _parse_new_family(name, family, match):
+    """The factory's leading arguments: ResNeXt's `(depth, cardinality, width)`, MobileNetV3's
+    `(size, alpha, minimalistic)`, EfficientNet's and RegNet's variant."""
+    if family == "resnext":
+        depth, cardinality, width = match.groups()
+        if int(depth) not in (26, 50, 101, 152):
+            raise ValueError(
+                f"model {name!r}: ResNeXt depth {depth} does not exist; expected one of "
+                "resnext26, resnext50, resnext101, resnext152"
+            )
+        return int(depth), int(cardinality or 32), int(width or 4)
+    if family == "mobilenet_v3":
+        size, minimal, alpha = match.groups()
+        alpha = float(alpha) if alpha else 1.0
+        if alpha <= 0:
+            raise ValueError(f"model {name!r}: the width multiplier must be > 0")
+        return size, alpha, bool(minimal)
+    if family == "efficientnet":
+        variant = match.group(1)
+        choices = EFFICIENTNET_VARIANTS
+    else:
+        variant = f"y_{match.group(1)}"
+        choices = REGNET_VARIANTS
+    if variant not in choices:
+        examples = [f"efficientnet_{v}" if family == "efficientnet" else f"regnety_{v[2:]}"
+                    for v in choices]
+        raise ValueError(
+            f"model {name!r}: no such variant{suggest(name, examples)}; expected one of "
+            f"{', '.join(examples)}"
+        )
+    return variant
 
 
 def cifar_block(depth):
@@ -583,6 +675,25 @@ ARCHITECTURE_CLASSIFIERS = {
     "torchvision:mobilenet_v2": "classifier.1",
     "se_r:seresnet": "linear",
 }
+
+
+# keras.applications models `convert --arch keras:NAME` reads (a .keras or .h5 file).
+KERAS_ARCHITECTURES = (
+    *(f"efficientnet_b{i}" for i in range(8)),
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
+)
+
+
+def parse_keras_architecture(name):
+    """The keras.applications model `keras:NAME` names; a ValueError listing them otherwise."""
+    short = str(name).removeprefix("keras:")
+    if short in KERAS_ARCHITECTURES:
+        return short
+    raise ValueError(
+        f"arch: unknown Keras architecture {name!r}{suggest(short, KERAS_ARCHITECTURES)}; "
+        f"expected keras: and one of {', '.join(KERAS_ARCHITECTURES)}"
+    )
 
 
 def parse_architecture(name):

@@ -1053,7 +1053,15 @@ def list_command(argv, out=print):
             (name, recipe.description.split(": ")[0]) for name, recipe in recipes.RECIPES.items()
         ],
         "tables": [(name, table.title) for name, table in papers.TABLES.items()],
-        "archs": [(examples, text) for _, (_, examples, text) in catalog.ARCHITECTURES.items()],
+        "archs": [(examples, text) for _, (_, examples, text) in catalog.ARCHITECTURES.items()]
+        + [
+            (
+                "keras:efficientnet_b0 ... keras:efficientnet_b7, keras:mobilenet_v3_large, "
+                "keras:mobilenet_v3_small",
+                "keras.applications' EfficientNet and MobileNetV3 (.keras or .h5 file), "
+                "weights copied exactly",
+            )
+        ],
         "presets": [(name, f"{p.arch} from {p.source}") for name, p in presets.table().items()],
     }
     for what in [args.what] if args.what else LISTS:
@@ -1073,11 +1081,21 @@ def convert_parser():
     p = Parser(
         prog=f"{PROG} convert",
         description="Convert a PyTorch checkpoint (.pth/.pt/.bin with torch, .safetensors "
-        "without) into this package's network of the same layout, every tensor checked, and "
-        "save it as .keras (keras-attention list archs).",
+        "without) or a keras.applications model (.keras, .h5) into this package's network of "
+        "the same layout, every tensor checked, and save it as .keras (keras-attention list "
+        "archs).",
     )
-    p.add_argument("checkpoint", help="a .pth, .pt, .bin or .safetensors state dict")
-    p.add_argument("--arch", required=True, help="the checkpoint's layout, e.g. timm:seresnet50")
+    p.add_argument(
+        "checkpoint",
+        help="a .pth, .pt, .bin or .safetensors state dict, or a .keras/.h5 Keras model or "
+        "weights file (with --arch keras:NAME)",
+    )
+    p.add_argument(
+        "--arch",
+        required=True,
+        help="the checkpoint's layout, e.g. timm:seresnet50, timm:efficientnet_b0, or "
+        "keras:efficientnet_b0 for a keras.applications model",
+    )
     p.add_argument(
         "--num-classes",
         type=positive_int,
@@ -1093,10 +1111,19 @@ def convert_command(argv, out=print):
     from keras_attention import catalog, run_folder
 
     args = convert_parser().parse_args(argv)
+    from_keras = args.arch.startswith("keras:")
     try:
-        catalog.parse_architecture(args.arch)
+        if from_keras:
+            catalog.parse_keras_architecture(args.arch)
+        else:
+            catalog.parse_architecture(args.arch)
     except ValueError as error:
         raise UsageError(f"{PROG} convert: error: {error}") from None
+    if from_keras and not args.checkpoint.endswith((".keras", ".h5")):
+        raise UsageError(
+            f"{PROG} convert: error: checkpoint: --arch {args.arch} reads a .keras or .h5 file, "
+            f"got {args.checkpoint!r}"
+        )
     if not os.path.isfile(args.checkpoint):
         raise UsageError(f"{PROG} convert: error: checkpoint: no file {args.checkpoint!r}")
     if not args.output.endswith(".keras"):
@@ -1110,7 +1137,10 @@ def convert_command(argv, out=print):
     shape = None
     if args.image_size:
         shape = (args.image_size, args.image_size, 3)
-    model = convert.from_torch(args.arch, args.checkpoint, args.num_classes, shape, log=out)
+    if from_keras:
+        model = convert.from_keras_file(args.checkpoint, args.arch, log=out)
+    else:
+        model = convert.from_torch(args.arch, args.checkpoint, args.num_classes, shape, log=out)
     run_folder.save_model(model, args.output)
     trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
     out(f"{model.name}: {trainable:,} trainable parameters, saved to {args.output}")

@@ -621,3 +621,10 @@ def from_keras(model, arch=None, alpha=None):
     from keras_attention.convert_keras import from_keras as convert
 
     return convert(model, arch=arch, alpha=alpha)
+
+
+def from_keras_file(path, arch, log=None):
+    """`from_keras` of a `.keras` or `.h5` file (a keras.applications model or its weights)."""
+    from keras_attention.convert_keras import from_keras_file as convert
+
+    return convert(path, arch, log=log)

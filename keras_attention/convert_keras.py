@@ -9,18 +9,24 @@ MobileNetV3's head convolutions on the pooled map become Dense layers (kernel `(
 of the stem as they are.
 """
 
+import os
 import re
 
 import keras
 import numpy as np
 
+from keras_attention import catalog
 from keras_attention.errors import ConfigError
 
-# Keras architecture names (`convert FILE --arch keras:NAME`) and our factory settings.
+# Keras architecture names (`convert FILE --arch keras:NAME`): our factory and its settings,
+# and the keras.applications constructor.
 KERAS_ARCHS = {
-    **{f"efficientnet_b{i}": ("efficientnet", dict(variant=f"b{i}")) for i in range(8)},
-    "mobilenet_v3_large": ("mobilenet_v3", dict(size="large")),
-    "mobilenet_v3_small": ("mobilenet_v3", dict(size="small")),
+    name: (
+        ("efficientnet", dict(variant=name[-2:]), f"EfficientNet{name[-2:].upper()}")
+        if name.startswith("efficientnet")
+        else ("mobilenet_v3", dict(size=name[13:]), f"MobileNetV3{name[13:].title()}")
+    )
+    for name in catalog.KERAS_ARCHITECTURES
 }
 # Keras' own model names (`EfficientNetB0(...).name`, `MobileNetV3Large(...).name`).
 _KERAS_MODEL_NAMES = {
@@ -84,15 +90,10 @@ def keras_arch(model, arch=None):
                 f"arch= one of {', '.join(KERAS_ARCHS)}"
             )
         return _KERAS_MODEL_NAMES[key]
-    name = str(arch).removeprefix("keras:")
-    if name not in KERAS_ARCHS:
-        from keras_attention.catalog import suggest
-
-        raise ConfigError(
-            f"arch: unknown Keras architecture {arch!r}{suggest(name, KERAS_ARCHS)}; expected "
-            f"keras: and one of {', '.join(KERAS_ARCHS)}"
-        )
-    return name
+    try:
+        return catalog.parse_keras_architecture(arch)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _ours(family, keras_name):
@@ -202,7 +203,7 @@ def from_keras(model, arch=None, alpha=None):
     from keras_attention import models
 
     arch = keras_arch(model, arch)
-    family, options = KERAS_ARCHS[arch]
+    family, options, _ = KERAS_ARCHS[arch]
     settings = _settings(model, family, options)
     preprocessing = [
         type(layer).from_config(layer.get_config())
@@ -228,3 +229,38 @@ def from_keras(model, arch=None, alpha=None):
                 ours.finalize_state()
         return target
     raise error
+
+
+def read_keras(path, arch):
+    """The Keras model in `path`: a whole model (`.keras`, or `.h5` saved by `model.save`), or
+    keras.applications weights (`.h5` from `save_weights` or Keras' downloads) loaded into
+    the `arch` model, with or without its top. A file that is neither is named."""
+    from keras_attention.convert import ConversionError
+
+    name = keras_arch(None, arch)
+    if not os.path.isfile(path):
+        raise ConfigError(f"convert: no Keras file {path!r}")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:
+        failure = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if path.endswith(".h5"):
+        constructor = getattr(keras.applications, KERAS_ARCHS[name][2])
+        for top in (True, False):
+            model = constructor(weights=None, include_top=top, classifier_activation=None)
+            try:
+                model.load_weights(path)
+                return model
+            except Exception:  # the other top, or not weights of this architecture
+                continue
+    raise ConversionError(
+        f"convert: {path} is damaged or not a Keras model or {name} weights ({failure})"
+    )
+
+
+def from_keras_file(path, arch, log=None):
+    """`from_keras` of the model or weights in a `.keras` or `.h5` file (`read_keras`)."""
+    model = from_keras(read_keras(path, arch), arch=arch)
+    if log:
+        log(f"convert: {arch}: {len(model.weights)} weights from {path} into {model.name}")
+    return model

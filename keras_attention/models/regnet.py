@@ -104,4 +104,4 @@ def regnet(
     if include_top:
         x = keras.layers.Dense(num_classes, name="predictions")(b.global_pool(x))
     tag = "" if spec.attention == "se" else f"_{spec.tag}" if spec else "_none"
-    return keras.Model(inputs, x, name=name or f"regnet_{variant}{tag}")
+    return keras.Model(inputs, x, name=name or f"regnet{variant}{tag}")
