@@ -567,8 +567,9 @@ def _parse_new_family(name, family, match):
         variant = f"y_{match.group(1)}"
         choices = REGNET_VARIANTS
     if variant not in choices:
-        examples = [f"efficientnet_{v}" if family == "efficientnet" else f"regnety_{v[2:]}"
-                    for v in choices]
+        examples = [
+            f"efficientnet_{v}" if family == "efficientnet" else f"regnety_{v[2:]}" for v in choices
+        ]
         raise ValueError(
             f"model {name!r}: no such variant{suggest(name, examples)}; expected one of "
             f"{', '.join(examples)}"

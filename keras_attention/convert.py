@@ -30,8 +30,8 @@ from keras_attention.layers.spem import SPEM
 from keras_attention.layers.squash_spatial_attention import SquashSpatialAttention
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 from keras_attention.models.common import check_classes
-from keras_attention.models.mobilenet_v2 import INVERTED_RESIDUAL_SETTINGS, mobilenet_v2
 from keras_attention.models.efficientnet import efficientnet
+from keras_attention.models.mobilenet_v2 import INVERTED_RESIDUAL_SETTINGS, mobilenet_v2
 from keras_attention.models.mobilenet_v3 import mobilenet_v3
 from keras_attention.models.regnet import regnet
 from keras_attention.models.resnet import DEPTHS as RESNET_DEPTHS

@@ -114,7 +114,7 @@ def _settings(source, family, options):
     shape = tuple(source.input_shape[1:])
     top = any(layer.name in ("predictions", "logits") for layer in source.layers)
     settings = dict(options, include_top=top, input_shape=shape)
-    norm = next(l for l in source.layers if isinstance(l, keras.layers.BatchNormalization))
+    norm = next(x for x in source.layers if isinstance(x, keras.layers.BatchNormalization))
     axis = norm.axis[0] if isinstance(norm.axis, (list, tuple)) else norm.axis
     settings["data_format"] = "channels_first" if axis == 1 else "channels_last"
     if top:
@@ -153,7 +153,8 @@ def _copy(family, source, target):
         values = layer.get_weights()
         wanted = [tuple(w.shape) for w in ours.weights]
         # A 1x1 convolution on a pooled (1, 1, C) map is a Dense layer here.
-        values = [v.reshape(s) if v.size == int(np.prod(s)) else v for v, s in zip(values, wanted)]
+        pairs = zip(values, wanted, strict=False)  # a count that differs fails the check below
+        values = [v.reshape(s) if v.size == int(np.prod(s)) else v for v, s in pairs]
         got = [tuple(v.shape) for v in values]
         if got != wanted:
             raise _error(

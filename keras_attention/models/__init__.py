@@ -6,8 +6,8 @@ from keras_attention.models.efficientnet import efficientnet
 from keras_attention.models.mobilenet_v2 import mobilenet_v2
 from keras_attention.models.mobilenet_v3 import mobilenet_v3
 from keras_attention.models.pyramid import feature_extractor, pyramid_outputs
-from keras_attention.models.regnet import regnet
 from keras_attention.models.registry import build, parse
+from keras_attention.models.regnet import regnet
 from keras_attention.models.resnet import cifar_resnet, resnet, resnext
 from keras_attention.models.se_resnet import (
     PAPER_AUX_LOSS_WEIGHTS,

@@ -6,7 +6,7 @@ import keras
 
 from keras_attention.layers.base import make_divisible
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
-from keras_attention.models.common import AttentionSpec, Builder, check_classes, check_choice
+from keras_attention.models.common import AttentionSpec, Builder, check_choice, check_classes
 from keras_attention.models.inverted_residual import activate, inverted_residual
 
 # (kernel, repeats, input channels, output channels, expansion, first stride) of B0's seven
@@ -94,8 +94,9 @@ def efficientnet(
 
     >>> model = efficientnet("b0", attention="eca", num_classes=10, input_shape=(64, 64, 3))
     """
-    width, depth, size, default_dropout = VARIANTS[check_choice("efficientnet", "variant",
-                                                                variant, VARIANTS)]
+    width, depth, size, default_dropout = VARIANTS[
+        check_choice("efficientnet", "variant", variant, VARIANTS)
+    ]
     check_classes("efficientnet", num_classes)
     check_choice("efficientnet", "layout", layout, LAYOUTS)
     dropout = default_dropout if dropout is None else dropout

@@ -57,8 +57,6 @@ def inverted_residual(
     y = b.batch_norm(y, name=f"{name}_project_bn")
     if stride == 1 and in_channels == filters:
         if drop_rate > 0:
-            y = keras.layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}_drop")(
-                y
-            )
+            y = keras.layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}_drop")(y)
         y = keras.layers.Add(name=f"{name}_add")([x, y])
     return y

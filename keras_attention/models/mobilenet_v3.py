@@ -4,7 +4,7 @@ import keras
 
 from keras_attention.layers.base import make_divisible
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
-from keras_attention.models.common import AttentionSpec, Builder, check_classes, check_choice
+from keras_attention.models.common import AttentionSpec, Builder, check_choice, check_classes
 from keras_attention.models.inverted_residual import activate, inverted_residual
 
 # (expansion, output channels, kernel, stride, SE, activation) of each inverted residual,

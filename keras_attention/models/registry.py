@@ -70,9 +70,7 @@ def build(
     num_classes = num_classes or (1000 if imagenet else 10)
     common = dict(num_classes=num_classes, attention_kwargs=attention_kwargs)
     if input_shape is not None or family not in _FACTORIES:  # else the variant's own size
-        common["input_shape"] = tuple(
-            input_shape or ((224, 224, 3) if imagenet else (32, 32, 3))
-        )
+        common["input_shape"] = tuple(input_shape or ((224, 224, 3) if imagenet else (32, 32, 3)))
     if options.get("aux_positions") and family != "cifar_se_resnet":
         raise ValueError(
             f"aux_positions: auxiliary classifiers are an option of cifar_se_resnet models, "
@@ -81,8 +79,10 @@ def build(
     if family in _FACTORIES:
         factory = _FACTORIES[family]
         leading = number if isinstance(number, tuple) else (number,)
-        names = {"resnext": ("cardinality", "width_per_group"), "mobilenet_v3": ("alpha",
-                 "minimalistic")}.get(family, ())
+        names = {
+            "resnext": ("cardinality", "width_per_group"),
+            "mobilenet_v3": ("alpha", "minimalistic"),
+        }.get(family, ())
         args = dict(zip(names, leading[1:], strict=True), attention=attention)
         if dropout is not None and family in ("mobilenet_v3", "efficientnet"):
             args["dropout"] = dropout

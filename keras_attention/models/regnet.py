@@ -6,7 +6,7 @@ import math
 import keras
 
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
-from keras_attention.models.common import AttentionSpec, Builder, check_classes, check_choice
+from keras_attention.models.common import AttentionSpec, Builder, check_choice, check_classes
 from keras_attention.models.resnet import residual_block, residual_stages
 
 # variant: (initial width w0, slope wa, multiplier wm, depth, group width), the paper's

@@ -320,7 +320,9 @@ def resnet(
     return keras.Model(inputs, outputs, name=name or f"{family}{depth}{grouped}{tag}")
 
 
-def resnext(depth=50, cardinality=32, width_per_group=4, attention=None, stride_on="3x3", **options):
+def resnext(
+    depth=50, cardinality=32, width_per_group=4, attention=None, stride_on="3x3", **options
+):
     """ResNeXt-26/50/101/152 (Xie et al., 2017): ResNet's bottlenecks with a grouped 3x3
     convolution of `cardinality` groups of `width_per_group` channels at the first stage
     (32x4d: 128 channels there, 2,048 at the last), on `resnet`'s stems and shortcuts, the
