@@ -290,7 +290,8 @@ def train_parser(prog=f"{PROG} train"):
     p.add_argument(
         "--attention",
         help=f"{', '.join(catalog.BLOCKS)} or none (default se; with --preset: none, and a "
-        "block given is attached to the pretrained network)",
+        "block given replaces the pretrained network's own blocks, or is attached to every "
+        "residual branch of a network without any)",
     )
     p.add_argument(
         "--preset",

@@ -53,8 +53,8 @@ class TrainConfig:
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     seed: int = 0
     # A pretrained network to fine-tune (`keras-attention list presets`, or a local hub-layout
-    # folder): it replaces `model`, and its preprocessing is the run's; `attention` is
-    # attached to it ("none": as it is).
+    # folder): it replaces `model`, and its preprocessing is the run's; `attention` replaces
+    # its own blocks (its SE), or is attached to a network without any ("none": as it is).
     preset: str = None
     data_dir: str = None
     manual_dir: str = None
@@ -307,13 +307,7 @@ class RunPlan:
         from keras_attention import models
 
         if self.config.preset:
-            model = models.from_preset(self.config.preset, num_classes, tuple(input_shape))
-            arguments = self.model_arguments
-            if arguments.get("attention") not in (None, "none"):
-                model = models.attach_attention(
-                    model, arguments["attention"], arguments.get("attention_kwargs")
-                )
-            return model
+            return self._pretrained(num_classes, input_shape)
         try:
             return models.build(
                 self.config.model,
@@ -325,6 +319,36 @@ class RunPlan:
             # The network follows from the configuration alone: what cannot be built is a
             # setting that cannot work.
             raise ConfigError(str(error)) from error
+
+
+    def _pretrained(self, num_classes, input_shape):
+        """The preset's network; a block given replaces the network's own blocks (the
+        pretrained SE of an EfficientNet, a MobileNetV3, a RegNetY or an SE-ResNeXt) or, in a
+        network without any, is attached before every residual add. `weight_sources` on the
+        model names the weights loaded from the checkpoint and those that start fresh."""
+        from keras_attention import models
+        from keras_attention.layers import AttentionBlock, registry
+
+        model = models.from_preset(self.config.preset, num_classes, tuple(input_shape))
+        new = list(getattr(model, "new_layers", []))
+        attention = self.model_arguments.get("attention")
+        kwargs = self.model_arguments.get("attention_kwargs")
+        if attention not in (None, "none"):
+            blocks = [layer for layer in model.layers if isinstance(layer, AttentionBlock)]
+            same = blocks and all(type(b) is registry.resolve(attention) for b in blocks)
+            if blocks and not (same and not kwargs):
+                model = models.replace_attention(model, attention, kwargs)
+                new += model.new_layers
+            elif not blocks:
+                before = {layer.name for layer in model.layers}
+                model = models.attach_attention(model, attention, kwargs)
+                new += [layer.name for layer in model.layers if layer.name not in before]
+        model.weight_sources = {
+            "preset": self.config.preset,
+            "loaded": [w.path for w in model.weights if w.path.split("/")[0] not in new],
+            "new": [w.path for w in model.weights if w.path.split("/")[0] in new],
+        }
+        return model
 
 
 def resolve(config):

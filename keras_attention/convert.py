@@ -610,6 +610,8 @@ def from_torch(arch, checkpoint, num_classes=None, input_shape=None, log=None):
                 f"new one of {num_classes} is left initialised"
             )
     model = load_state_dict(found, state, arch, skip)
+    # What fine-tuning starts from: the layers left initialised (a new classifier).
+    model.new_layers = [layer.name for name, layer in found.modules if name in skip]
     if log:
         log(f"convert: {arch}: {len(state)} tensors into {model.name}")
     return model

@@ -198,10 +198,10 @@ def _run(plan, strategy, folder, log, started, extra_callbacks):
         effective = effective_values(config)
         if effective["image_size"] is None:  # a dir: folder's own size
             effective["image_size"] = int(info.image_shape[0])
-        folder.write_json(
-            RUN_RECORD,
-            {"config": config.to_dict(), "effective": effective, "data": info.fingerprint},
-        )
+        record = {"config": config.to_dict(), "effective": effective, "data": info.fingerprint}
+        if getattr(model, "weight_sources", None):  # a preset: which weights it gave
+            record["weights"] = model.weight_sources
+        folder.write_json(RUN_RECORD, record)
 
     clock = TrainingClock(info.train_size, plan.batch_size)
     commit = EpochCommit(

@@ -22,10 +22,11 @@ def hub_folder(path, net, architecture, size=224, interpolation="bicubic", label
 
     os.makedirs(path, exist_ok=True)
     save_file({k: v.numpy() for k, v in net.state_dict().items()}, str(path / "model.safetensors"))
+    head = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1]
     config = {
         "architecture": architecture,
-        "num_classes": net.fc.out_features,
-        "num_features": net.fc.in_features,
+        "num_classes": head.out_features,
+        "num_features": head.in_features,
         "global_pool": "avg",
         "pretrained_cfg": {
             "tag": "a1_in1k",
@@ -34,7 +35,7 @@ def hub_folder(path, net, architecture, size=224, interpolation="bicubic", label
             "crop_pct": 0.95,
             "mean": [0.485, 0.456, 0.406],
             "std": [0.229, 0.224, 0.225],
-            "num_classes": net.fc.out_features,
+            "num_classes": head.out_features,
         },
     }
     if labels:
@@ -154,7 +155,8 @@ def test_every_backbone_exposes_its_stage_outputs_by_stride(name):
 @pytest.mark.slow
 def test_a_preset_fine_tunes_on_the_digits_and_its_preprocessing_travels(seresnet18, tmp_path):
     """train --preset: the preset's mean, std and interpolation are the run's; the export and
-    predict use them; attention given is attached to the pretrained network."""
+    predict use them; a block given replaces the pretrained network's own (SE), and run.json
+    records which weights came from the checkpoint and which started fresh."""
     _, folder = seresnet18
     run = tmp_path / "run"
     argv = ["--preset", str(folder), "--attention", "eca", "--image-size", "32", "--epochs", "1"]
@@ -166,9 +168,47 @@ def test_a_preset_fine_tunes_on_the_digits_and_its_preprocessing_travels(seresne
     assert metrics["data"]["interpolation"] == "bicubic"
     model = keras.saving.load_model(run / "model.keras")
     assert sum(type(layer).__name__ == "ECA" for layer in model.layers) == 8
-    assert sum(type(layer).__name__ == "SqueezeExcitation" for layer in model.layers) == 8
+    assert sum(type(layer).__name__ == "SqueezeExcitation" for layer in model.layers) == 0
+    weights = json.loads((run / "run.json").read_text())["weights"]
+    assert weights["preset"] == str(folder)
+    assert sorted(weights["new"]) == sorted(
+        [f"stage{s}_block{b}_attention/conv/kernel" for s in (1, 2, 3, 4) for b in (1, 2)]
+        + ["predictions/kernel", "predictions/bias"]  # 5 classes in the checkpoint, 10 here
+    )
+    assert "stem_conv/kernel" in weights["loaded"] and len(weights["loaded"]) > 80
     assert cli.main(["export", str(run), "--formats", "onnx,tflite", "--modes", "float32"]) == 0
     report = json.loads((run / "export" / "export.json").read_text())
     assert report["preprocessing"]["resize"] == "bicubic to 32x32"
     assert "bilinearly" in report["notes"]["tflite"]
     assert report["test_accuracy"]["onnx"] == report["test_accuracy"]["keras"]
+
+
+@pytest.fixture(scope="module")
+def efficientnet_b0(tmp_path_factory):
+    import torch_families
+
+    net = torch_families.randomize(torch_families.build("efficientnet_b0", num_classes=10))
+    folder = tmp_path_factory.mktemp("hub") / "efficientnet_b0.local"
+    return net, hub_folder(folder, net, "efficientnet_b0", size=64)
+
+
+@pytest.mark.slow
+def test_swapping_a_pretrained_efficientnets_se_keeps_every_other_tensor(efficientnet_b0):
+    """The run's network from an EfficientNet preset with ECA in place of its SE: every weight
+    but the new blocks' is the checkpoint's; the blocks sit where SE sat."""
+    from keras_attention.config import TrainConfig, resolve
+
+    _, folder = efficientnet_b0
+    pretrained = models.from_preset(str(folder), input_shape=(64, 64, 3))
+    plan = resolve(TrainConfig(preset=str(folder), attention="eca", dataset="digits"))
+    model = plan.build_model(10, (64, 64, 3))
+    ours = {w.path: keras.ops.convert_to_numpy(w) for w in model.weights}
+    theirs = {w.path: keras.ops.convert_to_numpy(w) for w in pretrained.weights}
+    sources = model.weight_sources
+    assert set(sources["loaded"]) | set(sources["new"]) == set(ours)
+    for path in sources["loaded"]:
+        np.testing.assert_array_equal(ours[path], theirs[path])
+    assert sorted({p.split("/")[0] for p in sources["new"]}) == sorted(
+        layer.name for layer in pretrained.layers if type(layer).__name__ == "SqueezeExcitation"
+    )
+    assert all(p.endswith("attention/conv/kernel") for p in sources["new"])  # ECA's only weight

@@ -1,6 +1,6 @@
 """Backbones of the papers with an `attention=` choice, and attention for existing models."""
 
-from keras_attention.models.attach import attach_attention, residual_adds
+from keras_attention.models.attach import attach_attention, replace_attention, residual_adds
 from keras_attention.models.common import AttentionSpec
 from keras_attention.models.efficientnet import efficientnet
 from keras_attention.models.mobilenet_v2 import mobilenet_v2
@@ -33,6 +33,7 @@ __all__ = [
     "parse",
     "pyramid_outputs",
     "regnet",
+    "replace_attention",
     "resnet",
     "resnext",
 ]

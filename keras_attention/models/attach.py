@@ -80,3 +80,62 @@ def attach_attention(model, attention, attention_kwargs=None, name=None):
     tag = spec.tag
     # input and output keep the original structure: a single-output model stays one.
     return keras.Model(clone.input, clone.output, name=name or f"{model.name}_{tag}")
+
+
+def replace_attention(model, attention, attention_kwargs=None, name=None):
+    """Returns a new model with every attention block of `model` replaced by `attention`
+    (None removes them), every other layer reused with its weights.
+
+    This swaps the SE of a pretrained EfficientNet, MobileNetV3, RegNetY or SE-ResNeXt for
+    another block before fine-tuning: the new blocks start fresh at the same positions (the
+    family's own block arguments do not carry over), everything else is the pretrained
+    network (shared with `model`). A block fed a context (SE-R) cannot be replaced.
+
+    Args:
+        model: a functional Keras model with attention blocks (`AttentionBlock` layers).
+        attention: a registered name, Layer class, Layer instance, callable or None.
+        attention_kwargs: arguments for every new block.
+        name: name of the new model.
+
+    Returns:
+        The new model; `new_layers` on it lists the names of the new blocks.
+
+    Example:
+
+    >>> base = efficientnet("b0", num_classes=10, input_shape=(64, 64, 3))
+    >>> with_eca = replace_attention(base, "eca")
+    """
+    from keras_attention.layers import AttentionBlock
+
+    if not (isinstance(model, keras.Model) and hasattr(model, "_nodes_by_depth")):
+        raise ValueError(f"replace_attention needs a functional keras.Model, got {model!r}.")
+    blocks = [layer.name for layer in model.layers if isinstance(layer, AttentionBlock)]
+    if not blocks:
+        raise ValueError(
+            f"replace_attention: model '{model.name}' has no attention block to replace; "
+            "attach_attention adds blocks to a model without them."
+        )
+    spec = AttentionSpec(attention, keras.config.image_data_format(), kwargs=attention_kwargs)
+    new_layers = []
+
+    def call_function(layer, *args, **kwargs):
+        if layer.name not in blocks:
+            return layer(*args, **kwargs)
+        if len(args) != 1 or kwargs.get("context") is not None:
+            raise ValueError(
+                f"replace_attention: block '{layer.name}' takes a context (SE-R); it cannot be "
+                "replaced"
+            )
+        block = spec.make(layer.name)
+        if block is None:
+            return args[0]
+        new_layers.append(block.name)
+        return block(args[0])
+
+    clone = keras.models.clone_model(
+        model, clone_function=lambda layer: layer, call_function=call_function
+    )
+    tag = spec.tag if spec else "none"
+    replaced = keras.Model(clone.input, clone.output, name=name or f"{model.name}_{tag}")
+    replaced.new_layers = new_layers
+    return replaced
