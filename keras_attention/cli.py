@@ -1103,6 +1103,11 @@ def convert_parser():
         help="default: the checkpoint's; another number gives a new classifier (fine-tuning)",
     )
     p.add_argument("--image-size", type=positive_int, help="default: 32 for CIFAR codes, else 224")
+    p.add_argument(
+        "--attention",
+        help="the block of a timm ResNet or ResNeXt built with block_args=dict(attn_layer=NAME)"
+        " (timm:resnet26t --attention cbam)",
+    )
     p.add_argument("--output", required=True, help="the .keras file to write")
     p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
     return p
@@ -1120,6 +1125,14 @@ def convert_command(argv, out=print):
             catalog.parse_architecture(args.arch)
     except ValueError as error:
         raise UsageError(f"{PROG} convert: error: {error}") from None
+    if args.attention is not None:
+        family, groups = catalog.parse_architecture(args.arch) if not from_keras else ("", ("",))
+        if family not in ("timm:resnet", "timm:resnext") or groups[0]:
+            raise UsageError(
+                f"{PROG} convert: error: --attention: only timm's plain ResNets and ResNeXts "
+                f"(timm:resnet26t, timm:resnext50_32x4d) take a block by name; {args.arch} "
+                "has its own"
+            )
     if from_keras and not args.checkpoint.endswith((".keras", ".h5")):
         raise UsageError(
             f"{PROG} convert: error: checkpoint: --arch {args.arch} reads a .keras or .h5 file, "
@@ -1141,7 +1154,9 @@ def convert_command(argv, out=print):
     if from_keras:
         model = convert.from_keras_file(args.checkpoint, args.arch, log=out)
     else:
-        model = convert.from_torch(args.arch, args.checkpoint, args.num_classes, shape, log=out)
+        model = convert.from_torch(
+            args.arch, args.checkpoint, args.num_classes, shape, log=out, attention=args.attention
+        )
     run_folder.save_model(model, args.output)
     trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
     out(f"{model.name}: {trainable:,} trainable parameters, saved to {args.output}")

@@ -320,7 +320,6 @@ class RunPlan:
             # setting that cannot work.
             raise ConfigError(str(error)) from error
 
-
     def _pretrained(self, num_classes, input_shape):
         """The preset's network; a block given replaces the network's own blocks (the
         pretrained SE of an EfficientNet, a MobileNetV3, a RegNetY or an SE-ResNeXt) or, in a

@@ -25,10 +25,8 @@ import numpy as np
 
 from keras_attention import catalog
 from keras_attention.errors import ConfigError, DataError
-from keras_attention.layers.eca import ECA
 from keras_attention.layers.spem import SPEM
 from keras_attention.layers.squash_spatial_attention import SquashSpatialAttention
-from keras_attention.layers.squeeze_excitation import SqueezeExcitation
 from keras_attention.models.common import check_classes
 from keras_attention.models.efficientnet import efficientnet
 from keras_attention.models.mobilenet_v2 import INVERTED_RESIDUAL_SETTINGS, mobilenet_v2
@@ -53,6 +51,8 @@ _LAYOUTS = {
     # A 1x1 Conv2d used as a fully connected layer (timm's and the SE code's SE blocks).
     "pointwise": (lambda w: w[:, :, 0, 0].T, lambda s: (s[1], s[0], 1, 1)),
     "conv1d": (lambda w: w.transpose(2, 1, 0), lambda s: (s[2], s[1], s[0])),
+    # A Linear weight (O, I) in a 1x1 Conv2D kernel (timm's SimpleCoordAttn).
+    "linear_1x1": (lambda w: w.T[None, None], lambda s: (s[3], s[2])),
     "vector": (lambda w: w, lambda s: tuple(s)),
     # A per-channel parameter stored as (1, C, 1, 1) to broadcast over NCHW maps (SPEM).
     "channel": (lambda w: w.reshape(-1), lambda s: (1, s[0], 1, 1)),
@@ -96,25 +96,20 @@ def layer_tensors(layer, prefix, se=SE_POINTWISE, dense="linear"):
         found = [Tensor(f"{prefix}.weight", layer.kernel, "conv")]
     elif isinstance(layer, keras.layers.Dense):
         found = [Tensor(f"{prefix}.weight", layer.kernel, dense)]
-    elif isinstance(layer, SqueezeExcitation):
-        squeeze, excite, kind = se
-        found = []
-        for dense, name in ((layer.squeeze, squeeze), (layer.excite, excite)):
-            found.append(Tensor(f"{prefix}.{name}.weight", dense.kernel, kind))
-            if dense.use_bias:
-                found.append(Tensor(f"{prefix}.{name}.bias", dense.bias, "vector"))
-        return found
-    elif isinstance(layer, ECA):
-        return [Tensor(f"{prefix}.conv.weight", layer.conv.kernel, "conv1d")]
     elif isinstance(layer, SPEM):  # the parameters sit on the SPEM code's block itself
         found = [Tensor(f"{prefix}.{n}", getattr(layer, n), "channel") for n in SPEM_WEIGHTS]
         return [*found, Tensor(f"{prefix}.p", layer.pooling.mix_weights, "vector")]
     elif isinstance(layer, SquashSpatialAttention):
         return layer_tensors(layer.norm, f"{prefix}.bn")
     else:
-        raise ConfigError(
-            f"convert: no PyTorch layout for {type(layer).__name__} layer '{layer.name}'"
-        )
+        from keras_attention.convert_blocks import block_tensors  # the blocks' timm layouts
+
+        found = block_tensors(layer, prefix, se)
+        if found is None:
+            raise ConfigError(
+                f"convert: no PyTorch layout for {type(layer).__name__} layer '{layer.name}'"
+            )
+        return found
     if getattr(layer, "use_bias", False):
         found.append(Tensor(f"{prefix}.bias", layer.bias, "vector"))
     return found
@@ -249,10 +244,10 @@ def _resnet_layout(family, groups, num_classes, input_shape, state):
     if legacy:
         options.update(stem_pool="ceil")
     kwargs = None
-    if block == "se" and not legacy:
-        kwargs = {"rd_divisor": 8}  # timm's SEModule rounds C / 16 to a multiple of 8
-    elif block == "eca":
-        kwargs = {"min_kernel_size": 3}  # timm's EcaModule: k >= 3
+    if block and not legacy:  # the arguments that make our block timm's (SE: C/16 to 8s)
+        from keras_attention.convert_blocks import TIMM_ATTENTION
+
+        kwargs = TIMM_ATTENTION[block][1]
     model = resnet(
         depth,
         attention=block,
@@ -499,17 +494,40 @@ def default_input_shape(arch):
     return (32, 32, 3) if family in CIFAR_FAMILIES else (224, 224, 3)
 
 
-def layout(arch, num_classes=1000, input_shape=None, state=None):
-    """The network for `arch` (not yet loaded) and its PyTorch module names."""
+# Layouts whose blocks timm builds with `block_args=dict(attn_layer=NAME)` (`attention=`).
+ATTENTION_LAYOUTS = ("timm:resnet", "timm:resnext")
+
+
+def layout(arch, num_classes=1000, input_shape=None, state=None, attention=None):
+    """The network for `arch` (not yet loaded) and its PyTorch module names; `attention`
+    names the block of a timm ResNet or ResNeXt built with `attn_layer=` (its module `se`)."""
     family, groups = _parse(arch)
+    if attention is not None:
+        if family not in ATTENTION_LAYOUTS or groups[0]:
+            raise ConfigError(
+                f"attention: only timm's plain ResNets and ResNeXts take a block by name "
+                f"(timm:resnet26t --attention cbam); {arch} has its own"
+            )
+        groups = (_timm_block(attention), *groups[1:])
     shape = tuple(input_shape or default_input_shape(arch))
     return _LAYOUT_BUILDERS[family](family, groups, num_classes, shape, state or {})
 
 
-def expected_state_dict(arch, num_classes=1000, input_shape=None):
+def _timm_block(name):
+    from keras_attention.convert_blocks import TIMM_ATTENTION
+
+    if name not in TIMM_ATTENTION:
+        raise ConfigError(
+            f"attention: {name!r} has no timm counterpart{catalog.suggest(name, TIMM_ATTENTION)}"
+            f"; timm's ResNets take {', '.join(TIMM_ATTENTION)}"
+        )
+    return name
+
+
+def expected_state_dict(arch, num_classes=1000, input_shape=None, attention=None):
     """`{key: PyTorch shape}` of the state dict `arch`'s checkpoints hold (BatchNorm's
     `num_batches_tracked` and code the network never runs aside)."""
-    found = layout(arch, num_classes, input_shape)
+    found = layout(arch, num_classes, input_shape, attention=attention)
     return {t.key: t.torch_shape() for t in _tensors(found)}
 
 
@@ -569,7 +587,7 @@ def load_state_dict(found, state, arch, skip=()):
     return found.model
 
 
-def from_torch(arch, checkpoint, num_classes=None, input_shape=None, log=None):
+def from_torch(arch, checkpoint, num_classes=None, input_shape=None, log=None, attention=None):
     """A Keras model with the weights of a PyTorch checkpoint.
 
     Args:
@@ -583,6 +601,9 @@ def from_torch(arch, checkpoint, num_classes=None, input_shape=None, log=None):
         input_shape: the input shape without batch; spatial sizes may be None. Default:
             the architecture's (`default_input_shape`).
         log: optional callable for progress lines.
+        attention: the block of a timm ResNet or ResNeXt built with
+            `block_args=dict(attn_layer=NAME)` (`"cbam"`, `"gc"`, ...; see
+            `convert_blocks.TIMM_ATTENTION`).
 
     Returns:
         A functional Keras model: it gives the PyTorch network's logits (eval mode) on the
@@ -600,7 +621,7 @@ def from_torch(arch, checkpoint, num_classes=None, input_shape=None, log=None):
     # Without a classifier in the checkpoint (a backbone's), `num_classes` gives a new one;
     # without either, the key check below names what is missing.
     classes = num_classes or found_classes or 1000
-    found = layout(arch, check_classes(f"convert {arch}", classes), input_shape, state)
+    found = layout(arch, check_classes(f"convert {arch}", classes), input_shape, state, attention)
     skip = ()
     if num_classes is not None and found_classes != num_classes:
         skip = (found.classifier,)
