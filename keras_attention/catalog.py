@@ -169,6 +169,8 @@ MODEL_OPTIONS = {
         "stem_width",
         "stem_pool",
         "avg_down",
+        "cardinality",
+        "width_per_group",
         "name",
     ),
     "mobilenet_v2": ("include_top", "dropout", "data_format", "batchnorm", "layout", "name"),

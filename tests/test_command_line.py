@@ -157,11 +157,19 @@ def test_the_argument_lists_the_command_line_checks_are_the_constructors():
         "cifar_se_resnet": models.cifar_se_resnet,
         "resnet": models.resnet,
         "mobilenet_v2": models.mobilenet_v2,
+        "mobilenet_v3": models.mobilenet_v3,
+        "efficientnet": models.efficientnet,
+        "regnet": models.regnet,
     }
+    # What the model's name gives, and `preprocessing` (Keras layers, for Python callers).
     own = {"depth", "alpha", "attention", "num_classes", "input_shape", "attention_kwargs"}
+    own |= {"variant", "size", "minimalistic", "preprocessing"}
     for family, factory in factories.items():
         parameters = set(inspect.signature(factory).parameters) - own - {"preact"}
         assert set(catalog.MODEL_OPTIONS[family]) == parameters, family
+    # resnext takes resnet's options but the two its name gives.
+    resnet_options = set(catalog.MODEL_OPTIONS["resnet"]) - {"cardinality", "width_per_group"}
+    assert set(catalog.MODEL_OPTIONS["resnext"]) == resnet_options
 
 
 def test_searches_the_model_cannot_run_are_refused_before_they_start(capsys):

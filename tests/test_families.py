@@ -227,10 +227,10 @@ FAMILIES = {
 # SGE's 64 groups must divide the channels: the narrow positions need fewer.
 BLOCK_KWARGS = {"sge": {"groups": 8}}
 # FcaNet's 16 frequency groups need a multiple of 16 channels: MobileNetV3-Small has 120 and
-# RegNetY-200MF 56 at some positions, so the model is refused there, naming the position.
+# RegNetY-200MF 24 at some positions, so the model is refused there, naming the position.
 REFUSED = {
     ("fca", "mobilenet_v3_small"): "block6_attention (120 channels",
-    ("fca", "regnety_002"): "stage2_block1_attention (56 channels",
+    ("fca", "regnety_002"): "stage1_block1_attention (24 channels",
 }
 
 
