@@ -43,8 +43,20 @@ BACKBONES = {
     "resnet50": ("resnet50", 224, 8, 1000),
     "mobilenet_v2": ("mobilenet_v2", 224, 8, 1000),
     "cifar_resnet164": ("cifar_resnet164", 32, 64, 10),
+    # The families whose own SE the blocks replace: "plain" is the network without it.
+    "efficientnet_b0": ("efficientnet_b0", 224, 8, 1000),
+    "mobilenet_v3_large": ("mobilenet_v3_large", 224, 8, 1000),
 }
-BLOCK_KWARGS = {"sge": {"groups": 8}}  # MobileNetV2's expanded widths are not all multiples of 64
+# The mobile networks' expanded widths are not all multiples of 64.
+BLOCK_KWARGS = {"sge": {"groups": 8}}
+MOBILE = ("mobilenet_v2", "efficientnet_b0", "mobilenet_v3_large")
+# The hidden width of the family's own SE from the channels it sits on, for its floor:
+# EfficientNet-B0's is a quarter of the block's input (the expanded width / 24, 8 for the
+# first block's 32), MobileNetV3's a quarter of the expanded width rounded to 8.
+SE_HIDDEN = {
+    "efficientnet_b0": lambda c: 8 if c == 32 else c // 24,
+    "mobilenet_v3_large": lambda c: ka.layers.base.make_divisible(c / 4, 8),
+}
 
 
 def _pool(reducer, x):
@@ -64,9 +76,10 @@ class Floor(keras.layers.Layer):
     `build`), nothing else: its time over the plain network's is the block's floor. `kind`:
     the block it stands for."""
 
-    def __init__(self, kind, name=None, **kwargs):
+    def __init__(self, kind, se_hidden=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.kind = kind
+        self.se_hidden = se_hidden
 
     def build(self, input_shape):
         # A block whose own layers are more than a small gate on a pooled vector has them
@@ -94,6 +107,8 @@ class Floor(keras.layers.Layer):
             }
 
         own = {kind: mlp(c // 16) for kind in ("se", "fca", "ge")}
+        if self.se_hidden:  # the family's own SE width
+            own["se"] = mlp(self.se_hidden(c))
         own.update({kind: mlp(round(c / 8)) for kind in ("gc", "gca")})
         own.update(
             {
@@ -217,7 +232,7 @@ class Floor(keras.layers.Layer):
 
 def build(backbone, block):
     name, size, _, classes = BACKBONES[backbone]
-    kwargs = BLOCK_KWARGS.get(block) if backbone == "mobilenet_v2" else None
+    kwargs = BLOCK_KWARGS.get(block) if backbone in MOBILE else None
     return ka.models.build(
         name, block, num_classes=classes, input_shape=(size, size, 3), attention_kwargs=kwargs
     )
@@ -369,9 +384,15 @@ def main(argv=None):
     images = tf.constant(rng.normal(size=(batch, size, size, 3)).astype("float32"))
 
     candidates, macs, tflite = {}, {}, {}
+    refused = []
     for block in [None, *blocks]:
         label = block or "plain"
-        model = build(args.backbone, block)
+        try:
+            model = build(args.backbone, block)
+        except ValueError as error:  # FcaNet on widths that are not multiples of 16
+            print(f"refused {label}: {error}", file=sys.stderr, flush=True)
+            refused.append(label)
+            continue
         macs[label] = ka.profile(model).macs
         candidates[label] = inference(model)
         if not args.no_tflite:
@@ -379,9 +400,11 @@ def main(argv=None):
         print(f"built {label}", file=sys.stderr, flush=True)
 
     floors = {}
+    blocks = [b for b in blocks if b not in refused]
     if args.floors:
         for block in blocks:
-            model = build(args.backbone, functools.partial(Floor, block))
+            floor = functools.partial(Floor, block, SE_HIDDEN.get(args.backbone))
+            model = build(args.backbone, floor)
             floors[f"floor {block}"] = inference(model)
 
     peers = {}

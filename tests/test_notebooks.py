@@ -72,7 +72,7 @@ def numbers_masked(lines):
     ]
 
 
-def test_the_seven_notebooks_exist():
+def test_the_eight_notebooks_exist():
     names = [os.path.basename(p) for p in NOTEBOOKS]
     assert names == [
         "01_quickstart.ipynb",
@@ -82,6 +82,7 @@ def test_the_seven_notebooks_exist():
         "05_export_and_deploy.ipynb",
         "06_search_se_r.ipynb",
         "07_pretrained.ipynb",
+        "08_efficientnet_blocks.ipynb",
     ]
     for path in NOTEBOOKS:
         assert os.path.getsize(path) < 1_000_000, path

@@ -14,11 +14,11 @@ The names of modules, and so the state-dict keys (in timm's order), are timm's; 
 passes follow timm's line by line in eval mode. Checked against timm 1.0.31 (torch 2.14.1):
 for every name in BLOCKS, `resnet26t(name)` and `timm.create_model("resnet26t",
 block_args=dict(attn_layer=name))` have equal state-dict keys, shapes and order, and with
-timm's state dict loaded strictly, equal eval logits (float32, within 1e-6 relative).
+timm's state dict loaded strictly, the same eval logits (float32, bit for bit).
 
-    BLOCKS[name](channels)      the module `create_attn(name, channels)` builds
-    resnet26t(attn, num_classes)    timm's resnet26t with BLOCKS[attn] at each bottleneck's `se`
-    randomize(net, seed)        torch_families.randomize, the norms' affine parameters too
+    BLOCKS[name](channels)          the module `create_attn(name, channels)` builds
+    resnet26t(attn, num_classes)    timm's resnet26t, BLOCKS[attn] at each bottleneck's `se`
+    randomize(net, seed)            torch_families.randomize, the norms' affine parameters too
 """
 
 import math
@@ -29,7 +29,7 @@ import torch_references as R
 from torch import nn
 from torch.nn import functional as F
 
-# --- layers/squeeze_excite.py ------------------------------------------------------------------
+# --- layers/squeeze_excite.py ---------------------------------------------------------------------
 
 
 class EffectiveSEModule(nn.Module):
@@ -49,7 +49,7 @@ class EffectiveSEModule(nn.Module):
         return x * self.gate(x_se)
 
 
-# --- layers/eca.py ---------------------------------------------------------------------------------
+# --- layers/eca.py --------------------------------------------------------------------------------
 
 
 def _eca_kernel_size(channels, gamma=2, beta=1):
@@ -98,7 +98,7 @@ class CecaModule(nn.Module):
         return x * y.expand_as(x)
 
 
-# --- layers/norm.py, layers/mlp.py, layers/global_context.py ------------------------------------
+# --- layers/norm.py, layers/mlp.py, layers/global_context.py --------------------------------------
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -172,7 +172,7 @@ class GlobalContext(nn.Module):
         return x
 
 
-# --- layers/cbam.py --------------------------------------------------------------------------------
+# --- layers/cbam.py -------------------------------------------------------------------------------
 
 
 class ConvNormAct(nn.Module):
@@ -266,7 +266,7 @@ class LightCbamModule(nn.Module):
         return self.spatial(x)
 
 
-# --- layers/coord_attn.py --------------------------------------------------------------------------
+# --- layers/coord_attn.py -------------------------------------------------------------------------
 
 
 class SimpleCoordAttn(nn.Module):
@@ -385,7 +385,7 @@ BLOCKS = {
 }
 
 
-# --- models/resnet.py: resnet26t ----------------------------------------------------------------
+# --- models/resnet.py: resnet26t ------------------------------------------------------------------
 
 
 class ResNet26t(R.ResNet):
