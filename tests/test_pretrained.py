@@ -129,6 +129,10 @@ PYRAMIDS = {
         None,
     ),
     "mobilenet_v2": (lambda: models.build("mobilenet_v2", "se", input_shape=(64, 64, 3)), 64, None),
+    "efficientnet_b0": (lambda: models.efficientnet("b0", input_shape=(64, 64, 3)), 64, None),
+    "mobilenet_v3_small": (lambda: models.mobilenet_v3("small", input_shape=(64, 64, 3)), 64, None),
+    "regnety_002": (lambda: models.regnet("y_002", input_shape=(None, None, 3)), None, None),
+    "resnext26": (lambda: models.resnext(26, "se", input_shape=(64, 64, 3)), 64, None),
 }
 
 
@@ -147,7 +151,10 @@ def test_every_backbone_exposes_its_stage_outputs_by_stride(name):
         assert tuple(feature.shape[1:3]) == (probe // stride, probe // stride), level
     # The deepest level feeds the classifier (the last feature map before pooling).
     last = list(outputs)[-1]
-    assert maps[last].shape[-1] == model.layers[-2].input.shape[-1] or name == "cifar_se_resnet18"
+    # (MobileNetV3's head has a hidden layer after the pooling.)
+    fed = model.get_layer("head").input if name.startswith("mobilenet_v3") else None
+    fed = fed if fed is not None else model.layers[-2].input
+    assert maps[last].shape[-1] == fed.shape[-1] or name == "cifar_se_resnet18"
     with pytest.raises(ValueError, match=r"has no level P9"):
         models.feature_extractor(model, ["P9"])
 

@@ -279,8 +279,9 @@ def resnet(
     if depth not in DEPTHS:
         raise ValueError(f"resnet: depth must be one of {sorted(DEPTHS)}, got {depth}.")
     check_classes("resnet", num_classes)
-    check_classes("resnet (cardinality)", cardinality)
-    check_classes("resnet (width_per_group)", width_per_group)
+    for option, value in (("cardinality", cardinality), ("width_per_group", width_per_group)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"resnet: {option} must be an integer >= 1, got {value!r}.")
     block, counts = DEPTHS[depth]
     if block != "bottleneck" and (cardinality, width_per_group) != (1, 64):
         raise ValueError(
@@ -321,7 +322,7 @@ def resnet(
 
 
 def resnext(
-    depth=50, cardinality=32, width_per_group=4, attention=None, stride_on="3x3", **options
+    depth=50, attention=None, cardinality=32, width_per_group=4, stride_on="3x3", **options
 ):
     """ResNeXt-26/50/101/152 (Xie et al., 2017): ResNet's bottlenecks with a grouped 3x3
     convolution of `cardinality` groups of `width_per_group` channels at the first stage
@@ -334,9 +335,9 @@ def resnext(
 
     Args:
         depth: 26, 50, 101 or 152.
+        attention: a registered name, Layer class, Layer instance, callable or None.
         cardinality: groups of each bottleneck's 3x3 convolution.
         width_per_group: channels per group at the first stage (doubling at every stage).
-        attention: a registered name, Layer class, Layer instance, callable or None.
         stride_on: `"3x3"` (ResNeXt's and timm's) or `"1x1"`.
         **options: `resnet`'s other options (`num_classes`, `input_shape`, `stem`,
             `stem_pool`, `avg_down`, `attention_kwargs`, `batchnorm`, `data_format`, ...).
