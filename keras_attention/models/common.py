@@ -70,8 +70,30 @@ class Builder:
             name=name,
         )(x)
 
+    def attention(self, attention, attention_kwargs=None, own_block=None):
+        """The model's `AttentionSpec`: blocks in this data format, given the model's
+        BatchNorm choice where they take one; `own_block` is the family's own block class."""
+        return AttentionSpec(
+            attention,
+            self.data_format,
+            defaults={"batchnorm": self.batchnorm},
+            kwargs=attention_kwargs,
+            own_block=own_block,
+        )
+
     def global_pool(self, x, name="avg_pool"):
         return keras.layers.GlobalAveragePooling2D(data_format=self.data_format, name=name)(x)
+
+
+def checkpoint_layouts(keras_momentum):
+    """A mobile family's two layouts, `Builder` arguments: `"keras"`, keras.applications' and
+    timm's `tf_` models (TensorFlow "same" padding, BatchNorm epsilon 1e-3, the family's Keras
+    momentum), and `"torch"`, timm's and torchvision's PyTorch models (symmetric padding,
+    epsilon 1e-5, PyTorch's momentum 0.1, Keras' 0.9)."""
+    return {
+        "keras": dict(bn_epsilon=1e-3, bn_momentum=keras_momentum, symmetric_padding=False),
+        "torch": dict(bn_epsilon=1e-5, bn_momentum=0.9, symmetric_padding=True),
+    }
 
 
 def check_classes(owner, num_classes):

@@ -6,7 +6,7 @@ import keras
 
 from keras_attention.layers.base import make_divisible
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
-from keras_attention.models.common import AttentionSpec, Builder, check_choice, check_classes
+from keras_attention.models.common import Builder, check_choice, check_classes, checkpoint_layouts
 from keras_attention.models.inverted_residual import activate, inverted_residual
 
 # (kernel, repeats, input channels, output channels, expansion, first stride) of B0's seven
@@ -37,10 +37,7 @@ SE_RATIO = 0.25
 # BatchNorm constants and padding of the checkpoints' code: "keras" is keras.applications'
 # EfficientNet and timm's `tf_efficientnet_*` (TensorFlow "same" padding, epsilon 1e-3);
 # "torch" is timm's `efficientnet_*` (PyTorch's symmetric padding, epsilon 1e-5).
-LAYOUTS = {
-    "keras": dict(bn_epsilon=1e-3, bn_momentum=0.99, symmetric_padding=False),
-    "torch": dict(bn_epsilon=1e-5, bn_momentum=0.9, symmetric_padding=True),
-}
+LAYOUTS = checkpoint_layouts(keras_momentum=0.99)
 
 
 def round_filters(channels, width):
@@ -101,13 +98,7 @@ def efficientnet(
     check_choice("efficientnet", "layout", layout, LAYOUTS)
     dropout = default_dropout if dropout is None else dropout
     b = Builder(data_format, batchnorm=batchnorm, **LAYOUTS[layout])
-    spec = AttentionSpec(
-        attention,
-        b.data_format,
-        defaults={"batchnorm": batchnorm},
-        kwargs=attention_kwargs,
-        own_block=SqueezeExcitation,
-    )
+    spec = b.attention(attention, attention_kwargs, SqueezeExcitation)
     if input_shape is None:
         input_shape = (size, size, 3) if b.data_format == "channels_last" else (3, size, size)
     inputs = keras.Input(input_shape)

@@ -3,7 +3,7 @@
 import keras
 
 from keras_attention.layers.base import make_divisible as layers_make_divisible
-from keras_attention.models.common import AttentionSpec, Builder, check_classes
+from keras_attention.models.common import Builder, check_classes, checkpoint_layouts
 from keras_attention.models.inverted_residual import activate, inverted_residual
 
 # (expansion t, output channels c, repeats n, first stride s), Table 2 of the paper.
@@ -24,10 +24,7 @@ def make_divisible(value, divisor=8):
 
 
 # BatchNorm constants and padding: Keras' applications (TF-slim) and torchvision's.
-LAYOUTS = {
-    "keras": dict(bn_epsilon=1e-3, bn_momentum=0.999, symmetric_padding=False),
-    "torch": dict(bn_epsilon=1e-5, bn_momentum=0.9, symmetric_padding=True),
-}
+LAYOUTS = checkpoint_layouts(keras_momentum=0.999)
 
 
 def mobilenet_v2(
@@ -74,9 +71,7 @@ def mobilenet_v2(
     if layout not in LAYOUTS:
         raise ValueError(f"mobilenet_v2: layout must be one of {tuple(LAYOUTS)}, got {layout!r}.")
     b = Builder(data_format, batchnorm=batchnorm, **LAYOUTS[layout])
-    spec = AttentionSpec(
-        attention, b.data_format, defaults={"batchnorm": batchnorm}, kwargs=attention_kwargs
-    )
+    spec = b.attention(attention, attention_kwargs)
     inputs = keras.Input(input_shape)
     x = b.conv(inputs, make_divisible(32 * alpha), 3, 2, name="stem_conv")
     x = activate(b.batch_norm(x, name="stem_bn"), "relu6", "stem")

@@ -4,7 +4,13 @@ import keras
 
 from keras_attention.layers.base import make_divisible
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
-from keras_attention.models.common import AttentionSpec, Builder, check_choice, check_classes
+from keras_attention.models.common import (
+    AttentionSpec,
+    Builder,
+    check_choice,
+    check_classes,
+    checkpoint_layouts,
+)
 from keras_attention.models.inverted_residual import activate, inverted_residual
 
 # (expansion, output channels, kernel, stride, SE, activation) of each inverted residual,
@@ -50,10 +56,7 @@ NO_ATTENTION = AttentionSpec(None, None)
 # BatchNorm constants and padding: keras.applications' MobileNetV3 and timm's
 # `tf_mobilenetv3_*` ("keras": TensorFlow "same" padding, epsilon 1e-3), timm's
 # `mobilenetv3_*` ("torch": PyTorch padding, epsilon 1e-5).
-LAYOUTS = {
-    "keras": dict(bn_epsilon=1e-3, bn_momentum=0.999, symmetric_padding=False),
-    "torch": dict(bn_epsilon=1e-5, bn_momentum=0.9, symmetric_padding=True),
-}
+LAYOUTS = checkpoint_layouts(keras_momentum=0.999)
 
 
 def _depth(value):
@@ -117,13 +120,7 @@ def mobilenet_v3(
     b = Builder(data_format, batchnorm=batchnorm, **LAYOUTS[layout])
     if minimalistic and attention == "se":
         attention = None  # the minimalistic models have no SE
-    spec = AttentionSpec(
-        attention,
-        b.data_format,
-        defaults={"batchnorm": batchnorm},
-        kwargs=attention_kwargs,
-        own_block=SqueezeExcitation,
-    )
+    spec = b.attention(attention, attention_kwargs, SqueezeExcitation)
     kernel, act = (3, "relu") if minimalistic else (5, "hard_swish")
     inputs = keras.Input(input_shape)
     x = inputs

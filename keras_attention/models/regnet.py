@@ -6,7 +6,7 @@ import math
 import keras
 
 from keras_attention.layers.squeeze_excitation import SqueezeExcitation
-from keras_attention.models.common import AttentionSpec, Builder, check_choice, check_classes
+from keras_attention.models.common import Builder, check_choice, check_classes
 from keras_attention.models.resnet import residual_block, residual_stages
 
 # variant: (initial width w0, slope wa, multiplier wm, depth, group width), the paper's
@@ -77,13 +77,7 @@ def regnet(
     check_choice("regnet", "variant", variant, VARIANTS)
     check_classes("regnet", num_classes)
     b = Builder(data_format, batchnorm=batchnorm)
-    spec = AttentionSpec(
-        attention,
-        b.data_format,
-        defaults={"batchnorm": batchnorm},
-        kwargs=attention_kwargs,
-        own_block=SqueezeExcitation,
-    )
+    spec = b.attention(attention, attention_kwargs, SqueezeExcitation)
     widths, depths, groups = stage_widths(variant)
     inputs = keras.Input(input_shape)
     x = b.conv(inputs, STEM_WIDTH, 3, 2, name="stem_conv")

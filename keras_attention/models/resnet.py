@@ -4,7 +4,7 @@ ImageNet ResNet-18/34/50/101/152, each with an `attention=` choice."""
 import keras
 
 from keras_attention.catalog import IMAGENET_BLOCKS, check_cifar_depth, cifar_block
-from keras_attention.models.common import AttentionSpec, Builder, attend, check_classes
+from keras_attention.models.common import Builder, attend, check_classes
 
 
 def _branch_specs(
@@ -196,9 +196,7 @@ def cifar_resnet(
     n = check_cifar_depth(depth, block)
     check_classes("cifar_resnet", num_classes)
     b = Builder(data_format, batchnorm=batchnorm)
-    spec = AttentionSpec(
-        attention, b.data_format, defaults={"batchnorm": batchnorm}, kwargs=attention_kwargs
-    )
+    spec = b.attention(attention, attention_kwargs)
     inputs = keras.Input(input_shape)
     x = b.conv(inputs, 16, 3, name="stem_conv")
     if not preact:
@@ -293,9 +291,7 @@ def resnet(
     b = Builder(data_format, batchnorm=batchnorm)
     inputs = keras.Input(input_shape)
     x = _stem(b, inputs, stem, stem_width)
-    spec = AttentionSpec(
-        attention, b.data_format, defaults={"batchnorm": batchnorm}, kwargs=attention_kwargs
-    )
+    spec = b.attention(attention, attention_kwargs)
     # After ReLU, zero padding never wins the max: PyTorch's padding 1 both sides, or ceil
     # mode's one extra row and column at the bottom and right (which equals it whatever the
     # input's parity).
