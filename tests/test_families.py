@@ -2,6 +2,7 @@
 RegNetY, each with its own SE swappable for every registered block, their parameters equal
 to keras.applications' and timm's, and their checkpoints converted exactly."""
 
+import itertools
 import os
 import re
 
@@ -88,7 +89,8 @@ def test_keras_layout_has_keras_applications_parameters(family, variant):
     name, options = KERAS_APPLICATIONS[family, variant]
     shape = None if family == "efficientnet" else (224, 224, 3)  # EfficientNet: its own size
     reference = getattr(keras.applications, name)(weights=None, input_shape=shape, **options)
-    assert trainable(make(family, variant)) == trainable(reference)
+    # Ours equals TIMM_PARAMETERS (the test above), so it equals keras.applications' too.
+    assert trainable(reference) == TIMM_PARAMETERS[family, variant]
 
 
 BLOCK_PARAMETERS = {  # the family's own SE: its two layers, weights and biases, every position
@@ -224,6 +226,12 @@ FAMILIES = {
     "regnety_002": lambda **kw: models.regnet("y_002", **kw),
     "resnext26_32x4d": lambda **kw: models.resnext(26, **kw),
 }
+POSITIONS = {
+    "efficientnet_b0": 16,
+    "mobilenet_v3_small": 9,
+    "regnety_002": 13,
+    "resnext26_32x4d": 8,
+}
 # SGE's 64 groups must divide the channels: the narrow positions need fewer.
 BLOCK_KWARGS = {"sge": {"groups": 8}}
 # FcaNet's 16 frequency groups need a multiple of 16 channels: MobileNetV3-Small has 120 and
@@ -234,33 +242,58 @@ REFUSED = {
 }
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("family", sorted(FAMILIES))
-@pytest.mark.parametrize("block", layers.names())
-def test_every_family_with_every_block_builds_runs_saves_and_reloads(family, block, tmp_path):
-    def build():
-        return FAMILIES[family](
-            attention=block,
-            num_classes=5,
-            input_shape=(32, 32, 3),
-            attention_kwargs=BLOCK_KWARGS.get(block),
+def cycling(names):
+    """An attention callable giving the next block of `names` at each position (a network
+    that holds several blocks, one per position)."""
+    order = itertools.cycle(names)
+
+    def make(name=None, data_format=None):
+        block = next(order)
+        return layers.get(
+            block, name=f"{name}_{block}", data_format=data_format, **BLOCK_KWARGS.get(block, {})
         )
 
-    if (block, family) in REFUSED:
-        with pytest.raises(
-            ValueError, match=re.escape(f"'{block}' cannot sit at {REFUSED[block, family]}")
-        ):
-            build()
-        return
-    model = build()
-    blocks = [layer for layer in model.layers if isinstance(layer, layers.AttentionBlock)]
-    assert blocks and all(type(b) is layers.registry.resolve(block) for b in blocks)
+    return make
+
+
+def family_groups():
+    """(family, blocks): every block that fits the family, as many per network as it has
+    positions, so that 10 networks hold the 4 x 22 combinations."""
+    for family, size in POSITIONS.items():
+        names = [n for n in layers.names() if (n, family) not in REFUSED]
+        for start in range(0, len(names), size):
+            yield family, tuple(names[start : start + size])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "family, blocks", list(family_groups()), ids=lambda v: v if isinstance(v, str) else v[0]
+)
+def test_every_family_with_every_block_builds_runs_saves_and_reloads(family, blocks, tmp_path):
+    model = FAMILIES[family](attention=cycling(blocks), num_classes=5, input_shape=(32, 32, 3))
+    found = [layer for layer in model.layers if isinstance(layer, layers.AttentionBlock)]
+    assert len(found) == POSITIONS[family]
+    assert {type(b) for b in found} == {layers.registry.resolve(n) for n in blocks}
     x = np.random.default_rng(0).random((2, 32, 32, 3), dtype="float32")
     expected = np.asarray(model(x, training=False))
     assert expected.shape == (2, 5) and np.isfinite(expected).all()
     model.save(tmp_path / "model.keras")
     reloaded = keras.saving.load_model(tmp_path / "model.keras")
     np.testing.assert_allclose(np.asarray(reloaded(x, training=False)), expected, atol=1e-5)
+
+
+def test_every_block_is_in_some_network_of_every_family():
+    covered = {(name, family) for family, blocks in family_groups() for name in blocks}
+    everything = {(name, family) for name in layers.names() for family in FAMILIES}
+    assert covered | set(REFUSED) == everything
+
+
+@pytest.mark.parametrize("block, family", sorted(REFUSED))
+def test_fcanet_is_refused_where_the_channels_are_not_multiples_of_16(block, family):
+    with pytest.raises(
+        ValueError, match=re.escape(f"'{block}' cannot sit at {REFUSED[block, family]}")
+    ):
+        FAMILIES[family](attention=block, num_classes=5, input_shape=(32, 32, 3))
 
 
 def test_a_block_that_cannot_sit_at_a_position_is_refused_naming_it():
