@@ -397,3 +397,15 @@ def test_a_checkpoint_of_another_variant_is_refused_naming_keys():
 
 if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":  # pragma: no cover
     pytestmark = pytest.mark.skip("the families' matrix runs on TensorFlow")
+
+
+@pytest.mark.slow
+def test_mobilenet_v3_with_its_se_is_one_xnnpack_partition():
+    """The whole network in XNNPACK (benchmarks/partitions.py checks every family with every
+    block: a conversion per network is too slow for the test run)."""
+    from keras_attention import export
+
+    model = models.mobilenet_v3("small", num_classes=5, input_shape=(32, 32, 3))
+    interpreter = export.batch1_interpreter(export.convert_tflite(model))
+    partitions, whole = export.xnnpack_partitions(interpreter)
+    assert partitions == 1 and whole
