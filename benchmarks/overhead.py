@@ -76,10 +76,11 @@ class Floor(keras.layers.Layer):
     `build`), nothing else: its time over the plain network's is the block's floor. `kind`:
     the block it stands for."""
 
-    def __init__(self, kind, se_hidden=None, name=None, **kwargs):
+    def __init__(self, kind, se_hidden=None, groups=64, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.kind = kind
         self.se_hidden = se_hidden
+        self.groups = groups  # SGE's
 
     def build(self, input_shape):
         # A block whose own layers are more than a small gate on a pooled vector has them
@@ -209,7 +210,7 @@ class Floor(keras.layers.Layer):
             from keras_attention.layers.grouping import grouped_rescale, grouped_saliency
 
             pooled = mean_pool(x)[:, 0, 0]
-            similarity = grouped_saliency(x, pooled, 64, "channels_last", reduce="sum")
+            similarity = grouped_saliency(x, pooled, self.groups, "channels_last", reduce="sum")
             mean, variance = _moments(similarity)
             gate = sigmoid(similarity * variance + mean)
             return grouped_rescale(x, gate, "channels_last")
@@ -403,7 +404,8 @@ def main(argv=None):
     blocks = [b for b in blocks if b not in refused]
     if args.floors:
         for block in blocks:
-            floor = functools.partial(Floor, block, SE_HIDDEN.get(args.backbone))
+            groups = BLOCK_KWARGS["sge"]["groups"] if args.backbone in MOBILE else 64
+            floor = functools.partial(Floor, block, SE_HIDDEN.get(args.backbone), groups)
             model = build(args.backbone, floor)
             floors[f"floor {block}"] = inference(model)
 
