@@ -146,6 +146,19 @@ BLOCK_ARGUMENTS = {
 LAYER_ARGUMENTS = ("name", "dtype", "trainable")
 # Each family's factory options for --model-kwargs (the model name, block, classes, input shape
 # and block arguments have options of their own), checked the same way.
+_RESNET_OPTIONS = (
+    "include_top",
+    "data_format",
+    "stride_on",
+    "batchnorm",
+    "stem",
+    "stem_width",
+    "stem_pool",
+    "avg_down",
+    "cardinality",
+    "width_per_group",
+    "name",
+)
 MODEL_OPTIONS = {
     "cifar_resnet": ("block", "include_top", "data_format", "batchnorm", "name"),
     "preact_resnet": ("block", "include_top", "data_format", "batchnorm", "name"),
@@ -160,31 +173,10 @@ MODEL_OPTIONS = {
         "batchnorm",
         "name",
     ),
-    "resnet": (
-        "include_top",
-        "data_format",
-        "stride_on",
-        "batchnorm",
-        "stem",
-        "stem_width",
-        "stem_pool",
-        "avg_down",
-        "cardinality",
-        "width_per_group",
-        "name",
-    ),
+    "resnet": _RESNET_OPTIONS,
     "mobilenet_v2": ("include_top", "dropout", "data_format", "batchnorm", "layout", "name"),
-    "resnext": (
-        "include_top",
-        "data_format",
-        "stride_on",
-        "batchnorm",
-        "stem",
-        "stem_width",
-        "stem_pool",
-        "avg_down",
-        "name",
-    ),
+    # resnet's, but the two a ResNeXt's name gives (resnext50_32x4d).
+    "resnext": tuple(o for o in _RESNET_OPTIONS if o not in ("cardinality", "width_per_group")),
     "mobilenet_v3": ("include_top", "dropout", "data_format", "batchnorm", "layout", "name"),
     "efficientnet": (
         "include_top",
