@@ -637,6 +637,12 @@ ARCHITECTURES = {
         "timm:regnety_002, timm:regnety_032",
         "timm's RegNetY-200MF ... 3.2GF",
     ),
+    "timm:byobnet": (
+        r"timm:(gcresnet50t|gcresnext50ts|(?:gc|eca_|se)?resnext26ts)",
+        "timm:gcresnet50t, timm:gcresnext50ts, timm:eca_resnext26ts",
+        "timm's ByobNet ResNets, the block after the 3x3 convolution: gcresnet50t, "
+        "gcresnext50ts, (se|eca_|gc)resnext26ts ('ts': grouped by 32, SiLU)",
+    ),
     "timm:legacy_seresnet": (
         rf"timm:legacy_seresnet({_DEPTHS})",
         "timm:legacy_seresnet50",
@@ -667,6 +673,7 @@ ARCHITECTURE_CLASSIFIERS = {
     "timm:efficientnet": "classifier",
     "timm:mobilenetv3": "classifier",
     "timm:regnety": "head.fc",
+    "timm:byobnet": "head.fc",
     "torchvision:mobilenet_v2": "classifier.1",
     "se_r:seresnet": "linear",
 }

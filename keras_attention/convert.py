@@ -291,6 +291,58 @@ def _resnet_stages(model, depth, attention, counts=None):
     return modules
 
 
+# timm's ByobNet ResNets (timm/models/byobnet.py model_cfgs): depth, block, `resnet` options.
+# All have the tiered deep stem (24, 32, 64) and the block after the 3x3 convolution; the
+# "ts" ones pool in the stem, group their 3x3 in 32s and use SiLU.
+_TS = dict(group_width=32, activation="silu")
+TIMM_BYOBNET = {
+    "gcresnet50t": (50, "gca", dict(stem_pool=None)),
+    "gcresnext50ts": (50, "gca", _TS),
+    "resnext26ts": (26, None, _TS),
+    "seresnext26ts": (26, "se", _TS),
+    "eca_resnext26ts": (26, "eca", _TS),
+    "gcresnext26ts": (26, "gca", _TS),
+}
+
+
+def _byobnet_layout(family, groups, num_classes, input_shape, state):
+    """timm's ByobNet ResNets: `stem.convI.{conv,bn}`, `stages.S.B.{conv1_1x1, conv2_kxk,
+    conv3_1x1, shortcut}.{conv,bn}`, the block `stages.S.B.attn`, `head.fc`."""
+    from keras_attention.convert_blocks import TIMM_ATTENTION
+
+    depth, block, options = TIMM_BYOBNET[groups[0]]
+    model = resnet(
+        depth,
+        attention=block,
+        num_classes=num_classes,
+        input_shape=input_shape,
+        attention_kwargs=TIMM_ATTENTION[block][1] if block else None,
+        stem="deep_tiered",
+        stride_on="3x3",
+        attention_at="3x3",
+        **options,
+    )
+    layer = model.get_layer
+    modules = []
+    for i, ours in enumerate(("stem_conv1", "stem_conv2", "stem_conv"), start=1):
+        modules.append((f"stem.conv{i}.conv", layer(ours)))
+        modules.append((f"stem.conv{i}.bn", layer(ours.replace("conv", "bn"))))
+    names = {1: "conv1_1x1", 2: "conv2_kxk", 3: "conv3_1x1"}
+    for stage, count in enumerate(RESNET_DEPTHS[depth][1], start=1):
+        for index in range(count):
+            ours, theirs = f"stage{stage}_block{index + 1}", f"stages.{stage - 1}.{index}"
+            for i, name in names.items():
+                modules.append((f"{theirs}.{name}.conv", layer(f"{ours}_conv{i}")))
+                modules.append((f"{theirs}.{name}.bn", layer(f"{ours}_bn{i}")))
+            if block:
+                modules.append((f"{theirs}.attn", layer(f"{ours}_attention")))
+            if _has(model, f"{ours}_down"):
+                modules.append((f"{theirs}.shortcut.conv", layer(f"{ours}_down")))
+                modules.append((f"{theirs}.shortcut.bn", layer(f"{ours}_down_bn")))
+    modules.append(("head.fc", layer("predictions")))
+    return Layout(model, modules, "head.fc")
+
+
 def _spem_layout(family, groups, num_classes, input_shape, state):
     """The SPEM code's CIFAR ResNet (models/spem.py): SPEM's parameters on the block."""
     depth = int(groups[0])
@@ -480,6 +532,7 @@ _LAYOUT_BUILDERS = {
     "timm:efficientnet": _efficientnet_layout,
     "timm:mobilenetv3": _mobilenet_v3_layout,
     "timm:regnety": _regnet_layout,
+    "timm:byobnet": _byobnet_layout,
     "torchvision:mobilenet_v2": _mobilenet_layout,
     "spem:resnet": _spem_layout,
     "ssa:resnet": _ssa_layout,

@@ -40,6 +40,10 @@ TIMM_PARAMETERS = {
     ("resnext", "seresnext50_32x4d"): 27_559_896,  # the SE paper's SE-ResNeXt-50
     ("resnext", "seresnext101_32x4d"): 48_955_416,  # the SE paper's SE-ResNeXt-101
     ("resnext", "legacy_seresnext26_32x4d"): 16_790_280,
+    ("byobnet", "gcresnet50t"): 25_897_080,
+    ("byobnet", "gcresnext50ts"): 15_667_320,
+    ("byobnet", "eca_resnext26ts"): 10_297_988,
+    ("byobnet", "resnext26ts"): 10_297_952,
 }
 RESNEXTS = {
     "resnext50_32x4d": dict(depth=50, attention=None),
@@ -49,6 +53,18 @@ RESNEXTS = {
     "seresnext50_32x4d": dict(depth=50, attention="se", attention_kwargs={"rd_divisor": 8}),
     "seresnext101_32x4d": dict(depth=101, attention="se", attention_kwargs={"rd_divisor": 8}),
     "legacy_seresnext26_32x4d": dict(depth=26, attention="se", stem_pool="ceil"),
+}
+# timm's ByobNet ResNets: the tiered stem, the block after the 3x3 convolution (timm's
+# GlobalContext "gca" is ours with its defaults; EcaModule's kernel is at least 3).
+_TIERED = dict(stem="deep_tiered", stride_on="3x3", attention_at="3x3")
+_TS = dict(_TIERED, group_width=32, activation="silu")
+BYOBNETS = {
+    "gcresnet50t": dict(_TIERED, depth=50, attention="gca", stem_pool=None),
+    "gcresnext50ts": dict(_TS, depth=50, attention="gca"),
+    "eca_resnext26ts": dict(
+        _TS, depth=26, attention="eca", attention_kwargs={"min_kernel_size": 3}
+    ),
+    "resnext26ts": dict(_TS, depth=26),
 }
 
 
@@ -65,6 +81,8 @@ def make(family, variant, **options):
         return models.mobilenet_v3(size, alpha, minimalistic=rest == "minimal", **options)
     if family == "regnet":
         return models.regnet(variant, **options)
+    if family == "byobnet":
+        return models.resnet(**{**BYOBNETS[variant], **options})
     return models.resnext(**{**RESNEXTS[variant], **options})
 
 
@@ -269,7 +287,11 @@ def family_groups():
 @pytest.mark.parametrize(
     "family, blocks", list(family_groups()), ids=lambda v: v if isinstance(v, str) else v[0]
 )
-def test_every_family_with_every_block_builds_runs_saves_and_reloads(family, blocks, tmp_path):
+def test_every_family_with_every_block_builds_runs_saves_reloads_and_is_one_xnnpack_partition(
+    family, blocks, tmp_path
+):
+    from keras_attention import export
+
     model = FAMILIES[family](attention=cycling(blocks), num_classes=5, input_shape=(32, 32, 3))
     found = [layer for layer in model.layers if isinstance(layer, layers.AttentionBlock)]
     assert len(found) == POSITIONS[family]
@@ -280,6 +302,9 @@ def test_every_family_with_every_block_builds_runs_saves_and_reloads(family, blo
     model.save(tmp_path / "model.keras")
     reloaded = keras.saving.load_model(tmp_path / "model.keras")
     np.testing.assert_allclose(np.asarray(reloaded(x, training=False)), expected, atol=1e-5)
+    # The whole network in XNNPACK: no op of any block left to TFLite's reference kernels.
+    interpreter = export.batch1_interpreter(export.convert_tflite(model))
+    assert export.xnnpack_partitions(interpreter) == (1, True)
 
 
 def test_every_block_is_in_some_network_of_every_family():
@@ -317,6 +342,10 @@ def test_a_block_that_cannot_sit_at_a_position_is_refused_naming_it():
         (lambda: models.build("efficientnet_b9"), "did you mean 'efficientnet_b7'"),
         (lambda: models.build("mobilenet_v3_medium"), "did you mean 'mobilenet_v3_small'"),
         (lambda: models.efficientnet("b0", layout="timm"), "unknown layout 'timm'"),
+        (lambda: models.resnet(50, attention_at="end"), "unknown attention_at 'end'"),
+        (lambda: models.resnet(50, activation="gelu"), "unknown activation 'gelu'"),
+        (lambda: models.resnet(50, stem_pool=None), "the 7x7 stem needs its pool"),
+        (lambda: models.resnext(50, group_width=32), "group_width=32, cardinality=32"),
     ],
 )
 def test_unknown_variants_are_one_line_naming_the_accepted_ones(call, expected):
@@ -362,6 +391,8 @@ TIMM_CHECKS = [
     ("regnety_002", 64),
     ("seresnext26d_32x4d", 64),
     ("legacy_seresnext26_32x4d", 65),
+    ("gcresnet50t", 64),  # no stem pool: its last stem convolution strides
+    ("eca_resnext26ts", 65),  # SiLU before the stem's max pool, odd sizes
 ]
 
 
@@ -397,15 +428,3 @@ def test_a_checkpoint_of_another_variant_is_refused_naming_keys():
 
 if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":  # pragma: no cover
     pytestmark = pytest.mark.skip("the families' matrix runs on TensorFlow")
-
-
-@pytest.mark.slow
-def test_mobilenet_v3_with_its_se_is_one_xnnpack_partition():
-    """The whole network in XNNPACK (benchmarks/partitions.py checks every family with every
-    block: a conversion per network is too slow for the test run)."""
-    from keras_attention import export
-
-    model = models.mobilenet_v3("small", num_classes=5, input_shape=(32, 32, 3))
-    interpreter = export.batch1_interpreter(export.convert_tflite(model))
-    partitions, whole = export.xnnpack_partitions(interpreter)
-    assert partitions == 1 and whole

@@ -10,6 +10,7 @@ EfficientNetBuilder), models/_efficientnet_blocks.py (SqueezeExcite, ConvBnAct,
 DepthwiseSeparableConv, InvertedResidual), models/regnet.py (generate_regnet,
 adjust_widths_groups_comp, Bottleneck, RegStage, RegNet), models/resnet.py (Bottleneck with
 cardinality and base_width, make_blocks, the stems), models/senet.py (SEResNeXtBottleneck, SENet),
+models/byobnet.py (BottleneckBlock, Stem, create_byob_stem, create_byob_stages, the cfgs),
 layers/padding.py, layers/conv2d_same.py (Conv2dSame), layers/create_conv2d.py,
 layers/conv_bn_act.py (ConvNormAct), layers/norm_act.py (BatchNormAct2d),
 layers/squeeze_excite.py (SEModule) and layers/helpers.py (make_divisible).
@@ -26,6 +27,8 @@ passes follow timm's in eval mode (drop path, dropout and DropBlock are left out
                                               seresnext26t_32x4d, seresnext50_32x4d,
                                               seresnext101_32x4d
     legacy_seresnext(depth)                   legacy_seresnext26_32x4d / 50 / 101
+    byobnet(name)                             resnext26ts, gcresnext26ts, seresnext26ts,
+                                              eca_resnext26ts, gcresnet50t, gcresnext50ts
     build(timm_name)                          any of the above by timm's model name
 """
 
@@ -947,6 +950,103 @@ def legacy_seresnext(depth, num_classes=1000):
     return LegacySEResNeXt(LEGACY_SERESNEXT[int(depth)], num_classes=num_classes)
 
 
+# --- timm/models/byobnet.py: ResNe(X)ts with attention in the bottleneck --------------------------
+
+# depths, group size (None: one group), stem_pool, act_layer, attn_layer of timm's ByoModelCfg; all
+# have the 'tiered' stem of 64, 'bottle' blocks of c = 256..2048 (br 0.25, strides 1, 2, 2, 2) and
+# conv1x1 shortcuts, and no attn_kwargs
+BYOBNET = {
+    "resnext26ts": ((2, 2, 2, 2), 32, "maxpool", nn.SiLU, None),
+    "gcresnext26ts": ((2, 2, 2, 2), 32, "maxpool", nn.SiLU, "gca"),
+    "seresnext26ts": ((2, 2, 2, 2), 32, "maxpool", nn.SiLU, "se"),
+    "eca_resnext26ts": ((2, 2, 2, 2), 32, "maxpool", nn.SiLU, "eca"),
+    "gcresnet50t": ((3, 4, 6, 3), None, "", nn.ReLU, "gca"),
+    "gcresnext50ts": ((3, 4, 6, 3), 32, "maxpool", nn.SiLU, "gca"),
+}
+
+
+def byob_attn(name):
+    """create_attn's module class: 'se' SEModule (1/16, divisor 8), 'eca' EcaModule, 'gca'
+    GlobalContext(fuse_add=True, fuse_scale=False) (1/8, divisor 1)."""
+    if name == "gca":
+        import torch_blocks  # it imports this module, so not at the top
+
+        return lambda chs: torch_blocks.GlobalContext(chs, fuse_add=True, fuse_scale=False)
+    return R.ATTENTION[name]
+
+
+class ByobBottleneck(nn.Module):
+    """byobnet.py BottleneckBlock: shortcut (ConvNormAct 1x1, stride, no act, where the shape
+    changes) | conv1_1x1 -> conv2_kxk (3x3, stride, groups mid // gs) -> attn(mid) -> conv3_1x1
+    (no act), then act(x + shortcut); mid = make_divisible(out_chs / 4)."""
+
+    def __init__(self, in_chs, out_chs, stride, group_size, act_layer, attn):
+        super().__init__()
+        mid = make_divisible(out_chs * 0.25)
+        groups = mid // group_size if group_size else 1
+        self.shortcut = nn.Identity()
+        if in_chs != out_chs or stride != 1:
+            self.shortcut = ConvNormAct(in_chs, out_chs, 1, stride, act_layer=None)
+        self.conv1_1x1 = ConvNormAct(in_chs, mid, 1, act_layer=act_layer)
+        self.conv2_kxk = ConvNormAct(mid, mid, 3, stride, groups, act_layer=act_layer)
+        self.attn = attn(mid) if attn else nn.Identity()
+        self.conv3_1x1 = ConvNormAct(mid, out_chs, 1, act_layer=None)
+        self.act = act_layer(inplace=True)
+
+    def forward(self, x):
+        shortcut = self.shortcut(x)
+        x = self.conv3_1x1(self.attn(self.conv2_kxk(self.conv1_1x1(x))))
+        return self.act(x + shortcut)
+
+
+class ByobResNet(nn.Module):
+    """ByobNet: stem 'tiered' (ConvNormAct 3x3 24 s2, 32, 64 -- s2 where there is no pool --
+    then pool, max 3x3 s2) -> stages.0..3 -> final_conv (identity) -> head (avg, fc)."""
+
+    def __init__(
+        self,
+        depths,
+        group_size=None,
+        stem_pool="maxpool",
+        act_layer=nn.ReLU,
+        attn=None,
+        num_classes=1000,
+    ):
+        super().__init__()
+        self.stem = nn.Sequential()
+        strides = (2, 1, 1 if stem_pool else 2)
+        for i, (cin, cout, s) in enumerate(zip((3, 24, 32), (24, 32, 64), strides, strict=True)):
+            self.stem.add_module(f"conv{i + 1}", ConvNormAct(cin, cout, 3, s, act_layer=act_layer))
+        if stem_pool:
+            self.stem.add_module("pool", nn.MaxPool2d(3, 2, padding=1))
+        attn, in_chs = byob_attn(attn), 64
+        self.stages = nn.Sequential()
+        for stage, (out_chs, depth) in enumerate(zip(R.WIDTHS, depths, strict=True)):
+            blocks = []
+            for index in range(depth):
+                stride = 2 if stage and not index else 1
+                blocks.append(
+                    ByobBottleneck(in_chs, out_chs * 4, stride, group_size, act_layer, attn)
+                )
+                in_chs = out_chs * 4
+            self.stages.append(nn.Sequential(*blocks))
+        self.final_conv = nn.Identity()
+        self.num_features = in_chs
+        self.head = RegNetHead(in_chs, num_classes)
+
+    def forward_features(self, x):
+        return self.final_conv(self.stages(self.stem(x)))
+
+    def forward(self, x):
+        return self.head(self.forward_features(x))
+
+
+def byobnet(name, num_classes=1000):
+    """timm's resnext26ts, gcresnext26ts, seresnext26ts, eca_resnext26ts, gcresnet50t and
+    gcresnext50ts."""
+    return ByobResNet(*BYOBNET[name], num_classes=num_classes)
+
+
 # --- random weights that keep the signal ----------------------------------------------------------
 
 
@@ -1019,6 +1119,8 @@ def build(name, num_classes=1000):
         return regnety(name, num_classes)
     if name in RESNEXT:
         return resnext(name, num_classes)
+    if name in BYOBNET:
+        return byobnet(name, num_classes)
     m = re.fullmatch(r"legacy_seresnext(\d+)_32x4d", name)
     if m:
         return legacy_seresnext(int(m.group(1)), num_classes)
@@ -1035,4 +1137,5 @@ TIMM_NAMES = (
     + list(REGNETY)
     + list(RESNEXT)
     + [f"legacy_seresnext{d}_32x4d" for d in LEGACY_SERESNEXT]
+    + list(BYOBNET)
 )

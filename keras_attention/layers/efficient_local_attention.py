@@ -54,10 +54,10 @@ class EfficientLocalAttention(AxisMaps, StripAttention):
 
     def group_norm(self, v, norm):
         """GroupNorm with one group, with `norm`'s weights: over everything but the batch."""
-        shape = [1, 1, 1, 1]
-        shape[self.channel_axis] = -1
-        normalized = standardize(v, (1, 2, 3), norm.epsilon)
-        return normalized * ops.reshape(norm.gamma, shape) + ops.reshape(norm.beta, shape)
+        gamma, beta = norm.gamma, norm.beta
+        if self.data_format == "channels_first":  # channels_last: the weights broadcast as such
+            gamma, beta = (ops.reshape(w, (1, -1, 1, 1)) for w in (gamma, beta))
+        return standardize(v, (1, 2, 3), norm.epsilon, gamma, beta)
 
     def apply_maps(self, inputs, maps):
         y = self.axis_product(inputs, maps)

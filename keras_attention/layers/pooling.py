@@ -208,7 +208,11 @@ class GlobalPooling(InputHandling, keras.layers.Layer):
             else self.dct_weights.shape[1:]
         )
         if tuple(inputs.shape[a] for a in axes) != size:
-            inputs = adaptive_average_pool(inputs, size, self.data_format)
+            # Average pooling to the DCT grid then weighting is one linear map: the DCT
+            # weights spread back over the bins they average (`adaptive_pool_weights`) weight
+            # the map itself, in one pass, not a pooled copy of it (FcaNet on EfficientNet's
+            # 112x112 maps: the pooling was a quarter of the network's time).
+            weights = adaptive_pool_weights(weights, ops.shape(inputs), self.data_format)
         return spatial_reduce(inputs * weights[None], ops.sum, self.data_format)
 
     def compute_output_shape(self, input_shape):
@@ -240,6 +244,22 @@ def _adaptive_pool_matrix(length, output_size, dtype):
     )
     inside = ops.cast(inside, dtype)
     return inside / ops.sum(inside, axis=1, keepdims=True)
+
+
+def adaptive_pool_weights(weights, input_shape, data_format="channels_last"):
+    """Spatial weights `w` of a pooled grid, `(h, w, C)` (`(C, h, w)` channels first), as
+    weights of the map before `adaptive_average_pool`: summing `x * result` over the map's
+    positions equals summing `adaptive_average_pool(x) * w` over the grid's."""
+    h_axis, w_axis = spatial_axes(data_format)
+    if data_format == "channels_last":
+        out_h, out_w = weights.shape[0], weights.shape[1]
+        equation = "ih,ijc,jw->hwc"
+    else:
+        out_h, out_w = weights.shape[1], weights.shape[2]
+        equation = "ih,cij,jw->chw"
+    rows = _adaptive_pool_matrix(input_shape[h_axis], out_h, weights.dtype)
+    cols = _adaptive_pool_matrix(input_shape[w_axis], out_w, weights.dtype)
+    return ops.einsum(equation, rows, weights, cols)
 
 
 def adaptive_average_pool(x, output_size, data_format="channels_last"):
@@ -329,11 +349,13 @@ def _safe_moments(x, data_format):
     return mean * scale, scale, variance * _unbiased(x, spatial_axes(data_format))
 
 
-def standardize(v, axes, epsilon):
+def standardize(v, axes, epsilon, gamma=None, beta=None):
     """`(v - mean) / sqrt(var + epsilon)` over `axes` (biased variance, as LayerNorm and
-    GroupNorm), safe from overflow. Written with elementwise ops and reductions only, so it
-    stays in one XNNPACK partition (Keras' LayerNormalization and GroupNormalization bring
-    SHAPE and RSQRT ops).
+    GroupNorm), safe from overflow; with `gamma` and `beta` (broadcasting over `v`), that
+    times `gamma` plus `beta`, `gamma` folded into the per-sample factor: one product over
+    `v`, not two. Written with elementwise ops and reductions only, so it stays in one
+    XNNPACK partition (Keras' LayerNormalization and GroupNormalization bring SHAPE and RSQRT
+    ops).
 
     As `spatial_moments`: the plain two-pass form first, and only where its variance is not
     finite (a square overflowed float32, or `v` holds inf or NaN) a branch (`ops.cond`) takes
@@ -341,24 +363,33 @@ def standardize(v, axes, epsilon):
     The plain form has 3 ops fewer on every call, the largest magnitude's reduction among
     them (on ELA's strips, a third of the norm's time)."""
     if tracing_for_converter():
-        return _safe_standardize(v, axes, epsilon)
+        return _safe_standardize(v, axes, epsilon, gamma, beta)
     centred = v - ops.mean(v, axis=axes, keepdims=True)
     variance = ops.mean(ops.square(centred), axis=axes, keepdims=True)
     return ops.cond(
         ops.all(ops.isfinite(variance)),
-        lambda: centred / ops.sqrt(variance + epsilon),
-        lambda: _safe_standardize(v, axes, epsilon),
+        lambda: _normalize(centred, variance, epsilon, gamma, beta),
+        lambda: _safe_standardize(v, axes, epsilon, gamma, beta),
     )
 
 
-def _safe_standardize(v, axes, epsilon):
+def _normalize(centred, variance, epsilon, gamma, beta):
+    """`centred / sqrt(variance + epsilon)`, times `gamma` and plus `beta` where given."""
+    if gamma is None:
+        normalized = centred / ops.sqrt(variance + epsilon)
+    else:
+        normalized = centred * (gamma / ops.sqrt(variance + epsilon))
+    return normalized if beta is None else normalized + beta
+
+
+def _safe_standardize(v, axes, epsilon, gamma=None, beta=None):
     """`standardize` computed on `v / s`, `s` the largest magnitude over `axes` (at least 1),
     with `epsilon / s^2`, which is the same value: nothing it squares exceeds 1 in size."""
     scale = ops.maximum(ops.max(ops.abs(v), axis=axes, keepdims=True), 1.0)
     v = v / scale
     centred = v - ops.mean(v, axis=axes, keepdims=True)
     variance = ops.mean(ops.square(centred), axis=axes, keepdims=True)
-    return centred / ops.sqrt(variance + epsilon / ops.square(scale))
+    return _normalize(centred, variance, epsilon / ops.square(scale), gamma, beta)
 
 
 def bounded(vector):

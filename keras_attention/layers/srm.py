@@ -66,14 +66,20 @@ class SRM(ContextInput, AttentionBlock):
             self.context_projection.build((None, self.context_units))
 
     def compute_attention(self, x, training=None, context=None):
-        mean, scale, variance = spatial_moments(self.statistics_input(x), self.data_format)
-        # sqrt(variance + epsilon), without forming the variance (it overflows for huge inputs)
-        std = scale * ops.sqrt(variance + self.epsilon / ops.square(scale))
+        mean, std = spatial_moments(self.statistics_input(x), self.data_format, then=self.style)
         z = self.cfc[:, 0] * mean + self.cfc[:, 1] * std
         with_context(self, x, z, context)  # checks the context
         if context is not None:
             z = z + self.context_projection(ops.cast(context, z.dtype))
         return {"channel": ops.sigmoid(self.norm(z, training=training))}
+
+    def style(self, mean, scale, variance):
+        """`(mean, std)`, `std = sqrt(variance + epsilon)`, from `spatial_moments` on the side
+        that ran: on the safe one without forming the variance (it overflows for huge
+        inputs); on the plain one (`scale` None) no product by a scale of 1."""
+        if scale is None:
+            return mean, ops.sqrt(variance + self.epsilon)
+        return mean, scale * ops.sqrt(variance + self.epsilon / ops.square(scale))
 
     def gate(self, maps):
         return self.channel_map(maps["channel"])

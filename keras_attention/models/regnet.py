@@ -91,6 +91,7 @@ def regnet(
         first_stride=2,
         stage_options=[{"group_width": group} for group in groups],
         bottleneck=True,
+        expansion=1,
         attention=spec,
         attention_after=2,
         settings=lambda channels: dict(hidden_units=int(round(channels * SE_RATIO))),

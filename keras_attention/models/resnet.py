@@ -4,18 +4,25 @@ ImageNet ResNet-18/34/50/101/152, each with an `attention=` choice."""
 import keras
 
 from keras_attention.catalog import IMAGENET_BLOCKS, check_cifar_depth, cifar_block
-from keras_attention.models.common import Builder, attend, check_classes
+from keras_attention.models.common import Builder, attend, check_choice, check_classes
 
 
 def _branch_specs(
-    planes, stride, bottleneck, stride_on="3x3", cardinality=1, base_width=64, group_width=None
+    planes,
+    stride,
+    bottleneck,
+    stride_on="3x3",
+    cardinality=1,
+    base_width=64,
+    group_width=None,
+    expansion=4,
 ):
     """(filters, kernel size, stride, groups) of each convolution of a residual branch.
 
     A bottleneck's inner width is `planes * base_width / 64` per group times `cardinality`
     groups, its 3x3 convolution grouped (ResNeXt; 1 and 64 give ResNet's `planes`), and its
-    output `4 * planes`. With `group_width` (RegNet's bottleneck ratio 1), every width is
-    `planes`, in groups of `group_width` channels.
+    output `expansion * planes`. With `group_width`, the inner width is `planes`, in groups of
+    `group_width` channels (RegNet, whose `expansion` is 1, and timm's ByobNet ResNeXts).
     """
     if not bottleneck:
         return [(planes, 3, stride, 1), (planes, 3, 1, 1)]
@@ -23,10 +30,10 @@ def _branch_specs(
         raise ValueError(f"stride_on must be '3x3' or '1x1', got {stride_on!r}.")
     first, middle = (stride, 1) if stride_on == "1x1" else (1, stride)
     if group_width:
-        width, groups, out = planes, planes // group_width, planes
+        width, groups = planes, planes // group_width
     else:
-        width, groups, out = int(planes * base_width / 64) * cardinality, cardinality, planes * 4
-    return [(width, 1, first, 1), (width, 3, middle, groups), (out, 1, 1, 1)]
+        width, groups = int(planes * base_width / 64) * cardinality, cardinality
+    return [(width, 1, first, 1), (width, 3, middle, groups), (planes * expansion, 1, 1, 1)]
 
 
 def residual_block(
@@ -46,8 +53,10 @@ def residual_block(
     cardinality=1,
     base_width=64,
     group_width=None,
+    expansion=4,
     attention_after=None,
     settings=None,
+    activation="relu",
 ):
     """Post-activation residual block: convs -> BN -> attention -> + shortcut -> ReLU.
 
@@ -61,12 +70,13 @@ def residual_block(
     Caffe SENet layout) instead of its 3x3 (torchvision's "v1.5"). `cardinality` groups and
     `base_width` channels per group make a bottleneck ResNeXt's; `group_width` RegNet's (see
     `_branch_specs`), whose block sits after the second convolution (`attention_after=2`) with
-    `settings(input channels)` for the family's own block. `avg_down` makes a
+    `settings(input channels)` for the family's own block. `activation` is every ReLU's
+    function instead (timm's "ts" ResNets: `"silu"`). `avg_down` makes a
     strided shortcut a 2x2 average pool (ceil mode, padding not counted) then a 1x1
     convolution with stride 1 (timm's `avg_down`, the "d" ResNets).
     """
     specs = _branch_specs(
-        planes, stride, bottleneck, stride_on, cardinality, base_width, group_width
+        planes, stride, bottleneck, stride_on, cardinality, base_width, group_width, expansion
     )
     out_channels = specs[-1][0]
     attention_after = attention_after or len(specs)
@@ -78,7 +88,7 @@ def residual_block(
         )
         y = b.batch_norm(y, name=f"{name}_bn{i}")
         if i < len(specs) or relu_before_attention:
-            y = keras.layers.ReLU(name=f"{name}_relu{i}")(y)
+            y = activate(y, activation, f"{name}_{{}}{i}")
         if i == attention_after:
             y = attend(y, attention, f"{name}_attention", context, settings)
     shortcut = x
@@ -94,7 +104,15 @@ def residual_block(
         shortcut = b.conv(shortcut, out_channels, 1, step, use_bias=conv_bias, name=f"{name}_down")
         shortcut = b.batch_norm(shortcut, name=f"{name}_down_bn")
     y = keras.layers.Add(name=f"{name}_add")([shortcut, y])
-    return keras.layers.ReLU(name=f"{name}_out")(y)
+    return activate(y, activation, f"{name}_out")
+
+
+def activate(x, activation, name):
+    """ReLU, or the named Keras activation, as a layer named `name` (its `{}` filled with the
+    function's name: "stage1_block1_relu1", "stage1_block1_silu1")."""
+    if activation == "relu":
+        return keras.layers.ReLU(name=name.format("relu"))(x)
+    return keras.layers.Activation(activation, name=name.format(activation))(x)
 
 
 def preact_block(b, x, planes, stride, *, bottleneck, attention, name):
@@ -234,6 +252,9 @@ def resnet(
     avg_down=False,
     cardinality=1,
     width_per_group=64,
+    group_width=None,
+    activation="relu",
+    attention_at="output",
     name=None,
 ):
     """ImageNet ResNet-18/26/34/50/101/152, convolutions without bias as in the SE and SSA code.
@@ -262,7 +283,16 @@ def resnet(
         stem_width: the first two widths of a deep stem (timm: 32).
         stem_pool: the stem's 3x3 max pool with stride 2: `"padded"` (PyTorch's padding 1,
             torchvision and timm) or `"ceil"` (no padding, ceil mode: the Caffe SENet's
-            `pool0`, timm's `legacy_seresnet*`).
+            `pool0`, timm's `legacy_seresnet*`); None: no pool, a deep stem's last
+            convolution strides 2 instead (timm's `gcresnet50t`).
+        group_width: channels per group of a bottleneck's 3x3 convolution, whose width is
+            then the stage's planes (64, 128, 256, 512): timm's ByobNet ResNeXts
+            (`gcresnext50ts`: 32); instead of `cardinality`.
+        activation: `"relu"`, or another Keras activation in every ReLU's place (timm's
+            "ts" ResNets: `"silu"`).
+        attention_at: where the block sits in a bottleneck: `"output"` (after its last BN,
+            as SE-ResNet) or `"3x3"` (after the 3x3 convolution's BN and activation, on
+            its inner width: timm's ByobNet ResNets, `gcresnet50t`, `eca_resnext26ts`).
         avg_down: strided shortcuts average-pool then apply a 1x1 convolution of stride 1
             (timm's "d" and "t" ResNets).
         batchnorm: `"keras"` or `"torch"`: the moving-variance update of every BatchNormalization,
@@ -288,16 +318,35 @@ def resnet(
         )
     if stem_pool not in STEM_POOLS:
         raise ValueError(f"resnet: stem_pool must be one of {STEM_POOLS}, got {stem_pool!r}.")
+    if stem_pool is None and stem == "7x7":
+        raise ValueError(
+            "resnet: stem_pool=None strides a deep stem's last convolution; "
+            "the 7x7 stem needs its pool (use stem='deep' or 'deep_tiered')"
+        )
+    check_choice("resnet", "attention_at", attention_at, ATTENTION_PLACES)
+    check_choice("resnet", "activation", activation, ACTIVATIONS)
+    if group_width is not None and (
+        isinstance(group_width, bool)
+        or not isinstance(group_width, int)
+        or group_width < 1
+        or cardinality > 1
+        or block != "bottleneck"
+    ):
+        raise ValueError(
+            f"resnet: group_width groups a bottleneck's 3x3 convolution by channels per group "
+            f"(an integer >= 1, without cardinality, depths 26, 50, 101, 152); got "
+            f"group_width={group_width!r}, cardinality={cardinality}, depth={depth}"
+        )
     b = Builder(data_format, batchnorm=batchnorm)
     inputs = keras.Input(input_shape)
-    x = _stem(b, inputs, stem, stem_width)
+    x = _stem(b, inputs, stem, stem_width, activation, last_stride=2 if stem_pool is None else 1)
     spec = b.attention(attention, attention_kwargs)
-    # After ReLU, zero padding never wins the max: PyTorch's padding 1 both sides, or ceil
-    # mode's one extra row and column at the bottom and right (which equals it whatever the
-    # input's parity).
-    pad = 1 if stem_pool == "padded" else ((0, 1), (0, 1))
-    x = keras.layers.ZeroPadding2D(pad, data_format=b.data_format, name="stem_pool_pad")(x)
-    x = keras.layers.MaxPooling2D(3, 2, data_format=b.data_format, name="stem_pool")(x)
+    if stem_pool is not None:
+        # After ReLU, zero padding never wins the max: PyTorch's padding 1 both sides, or
+        # ceil mode's one extra row and column at the bottom and right (which equals it
+        # whatever the input's parity). SiLU's outputs reach -0.28: the pool pads -inf.
+        pad = 1 if stem_pool == "padded" else ((0, 1), (0, 1))
+        x = _max_pool_padded(b, x, pad, activation)
     x = residual_stages(
         b,
         x,
@@ -309,11 +358,15 @@ def resnet(
         avg_down=avg_down,
         cardinality=cardinality,
         base_width=width_per_group,
+        group_width=group_width,
+        activation=activation,
+        attention_after=2 if attention_at == "3x3" else None,
     )
     outputs = _classifier(b, x, include_top, num_classes)
     tag = f"_{spec.tag}" if spec else ""
     grouped = f"_{cardinality}x{width_per_group}d" if cardinality > 1 else ""
-    family = "resnext" if cardinality > 1 else "resnet"
+    grouped += f"_gw{group_width}" if group_width else ""
+    family = "resnext" if grouped else "resnet"
     return keras.Model(inputs, outputs, name=name or f"{family}{depth}{grouped}{tag}")
 
 
@@ -361,14 +414,17 @@ DEPTHS = {**IMAGENET_BLOCKS, 26: ("bottleneck", (2, 2, 2, 2))}
 
 
 STEMS = ("7x7", "deep", "deep_tiered")
-STEM_POOLS = ("padded", "ceil")
+STEM_POOLS = ("padded", "ceil", None)
+ACTIVATIONS = ("relu", "silu")
+ATTENTION_PLACES = ("output", "3x3")
 
 
-def _stem(b, inputs, stem, width):
-    """The convolutions before the max pool, ending in BN and ReLU, 64 channels at stride 2."""
+def _stem(b, inputs, stem, width, activation="relu", last_stride=1):
+    """The convolutions before the max pool, ending in BN and the activation, 64 channels at
+    stride 2 (4 with `last_stride=2`)."""
     if stem == "7x7":
         x = b.conv(inputs, 64, 7, 2, name="stem_conv")
-        return keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
+        return activate(b.batch_norm(x, name="stem_bn"), activation, "stem_{}")
     if stem not in STEMS:
         raise ValueError(f"resnet: stem must be one of {STEMS}, got {stem!r}.")
     check_classes("resnet (stem_width)", width)
@@ -376,6 +432,21 @@ def _stem(b, inputs, stem, width):
     x = inputs
     for i, (filters, stride) in enumerate(((first, 2), (width, 1)), start=1):
         x = b.conv(x, filters, 3, stride, name=f"stem_conv{i}")
-        x = keras.layers.ReLU(name=f"stem_relu{i}")(b.batch_norm(x, name=f"stem_bn{i}"))
-    x = b.conv(x, 64, 3, name="stem_conv")
-    return keras.layers.ReLU(name="stem_relu")(b.batch_norm(x, name="stem_bn"))
+        x = activate(b.batch_norm(x, name=f"stem_bn{i}"), activation, f"stem_{{}}{i}")
+    x = b.conv(x, 64, 3, last_stride, name="stem_conv")
+    return activate(b.batch_norm(x, name="stem_bn"), activation, "stem_{}")
+
+
+def _max_pool_padded(b, x, pad, activation):
+    """The stem's 3x3 max pool with stride 2 after zero padding `pad`, as PyTorch's, which
+    pads -inf. Zeros never win the max of a ReLU's output; SiLU's reaches -0.28, so its map
+    is lifted by 1 (above zero) for the pool and lowered back after (max commutes with adding
+    a constant; float32 rounding aside, ~1e-7 of the values)."""
+    lift = activation != "relu"
+    if lift:
+        x = keras.layers.Rescaling(1.0, offset=1.0, name="stem_pool_lift")(x)
+    x = keras.layers.ZeroPadding2D(pad, data_format=b.data_format, name="stem_pool_pad")(x)
+    x = keras.layers.MaxPooling2D(3, 2, data_format=b.data_format, name="stem_pool")(x)
+    if lift:
+        x = keras.layers.Rescaling(1.0, offset=-1.0, name="stem_pool_lower")(x)
+    return x
