@@ -281,15 +281,50 @@ def _check_cache_path(directory):
     return os.path.join(root, "image_checks", f"{key}.json")
 
 
+# The first bytes of each format TensorFlow's decoder reads, and of formats it does not.
+DECODED_FORMATS = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+}
+OTHER_FORMATS = {b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"RIFF": "WebP or another RIFF file"}
+# Where each decoded format's data ends when the file is whole.
+FORMAT_ENDS = {"PNG": b"IEND\xaeB`\x82", "JPEG": b"\xff\xd9", "GIF": b";"}
+
+
+def unreadable_reason(path):
+    """Why TensorFlow's image decoder refused `path`, in a person's words, from the file's
+    bytes: an empty file, not an image, an image format it does not read, a truncated or
+    otherwise damaged PNG/JPEG/GIF/BMP. (The decoder's own message names its kernel and
+    device, not the file's fault.)"""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+        handle.seek(max(0, os.path.getsize(path) - 16))
+        tail = handle.read().rstrip(b"\x00")
+    if not head:
+        return "empty file"
+    kind = next((k for magic, k in DECODED_FORMATS.items() if head.startswith(magic)), None)
+    if kind is None:
+        other = next((k for magic, k in OTHER_FORMATS.items() if head.startswith(magic)), None)
+        if other is not None:
+            return f"unsupported format ({other}); use PNG, JPEG, GIF or BMP"
+        return "not an image (not PNG, JPEG, GIF or BMP data)"
+    if kind in FORMAT_ENDS and not tail.endswith(FORMAT_ENDS[kind]):
+        return f"truncated {kind} (the file ends before the image does)"
+    return f"damaged {kind} (its data cannot be decoded)"
+
+
 def _decodes(path):
-    """`(problem, (height, width))`: the error text if TensorFlow's decoder (the one the
-    pipeline uses) cannot read `path` (else None), and the image's size."""
+    """`(problem, (height, width))`: why TensorFlow's decoder (the one the pipeline uses)
+    cannot read `path` (else None), and the image's size."""
     try:
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
         if image.shape[0] == 0 or image.shape[1] == 0:
-            return "empty image", None
-    except (tf.errors.InvalidArgumentError, tf.errors.OpError) as error:
-        return error.message.strip().splitlines()[0], None
+            return "empty image (no pixels)", None
+    except (tf.errors.InvalidArgumentError, tf.errors.OpError):
+        return unreadable_reason(path), None
     return None, (int(image.shape[0]), int(image.shape[1]))
 
 
@@ -376,7 +411,7 @@ def find_images(directory, log=None):
     if bad:
         listed = "\n  ".join(bad)
         raise DataError(f"{len(bad)} unreadable image(s) in {directory!r}:\n  {listed}")
-    counts = np.bincount(labels, minlength=len(class_names)) if labels else [0]
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=len(class_names))
     if min(counts) < 2:
         empty = [name for name, n in zip(class_names, counts, strict=True) if n < 2]
         raise DataError(

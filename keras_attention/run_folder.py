@@ -405,6 +405,32 @@ def prepare(directory, option="output_dir"):
     return directory
 
 
+@contextlib.contextmanager
+def claimed(directory, lock=LOCK, option="output_dir"):
+    """`directory` created if needed (`prepare`) and locked (`FolderLock`) for one command.
+
+    A command refused before it writes anything (a bad value found once the data or the
+    model is built: the folder holds only the lock) leaves nothing behind: its lock file is
+    removed while still held, and the folder too when this command created it.
+    """
+    created = not os.path.isdir(directory)
+    prepare(directory, option)
+    had_lock = os.path.exists(os.path.join(directory, lock))
+    holder = FolderLock(directory, lock).acquire()
+    try:
+        yield directory
+    except BaseException:
+        if not had_lock and os.listdir(directory) == [lock]:
+            remove(holder.path)  # while held: no other process can be inside
+            holder.release()
+            if created:
+                with contextlib.suppress(OSError):  # another process's lock appeared
+                    os.rmdir(directory)
+        raise
+    finally:
+        holder.release()
+
+
 def remove_temporaries(directory):
     """Removes the temporary files (`*.partial.*`) that a kill in the middle of a write left
     in `directory` and its sub-folders: never read, and in the way of nothing but the disk."""
@@ -435,6 +461,11 @@ class RunFolder:
 
     def lock(self):
         return FolderLock(self.directory)
+
+    def claimed(self):
+        """`claimed(directory)`: created, locked, and left as it was if the command fails
+        before writing anything."""
+        return claimed(self.directory)
 
     def read_json(self, name, remedy=OVERWRITE):
         return read_json(self.path(name), remedy)

@@ -152,8 +152,8 @@ def _train(config, log, extra_callbacks):
     run_dir = config.run_dir()
     if not distribution.is_chief(strategy):  # other workers write where they do not clobber
         run_dir = f"{run_dir}/worker{distribution.worker_id(strategy)}"
-    folder = RunFolder(run_dir).prepare()  # before anything is built
-    with folder.lock():
+    folder = RunFolder(run_dir)
+    with folder.claimed():  # before anything is built; a refused run leaves no folder
         run_folder.remove_temporaries(folder.directory)  # what a kill mid-write left
         if config.overwrite:
             folder.clear()

@@ -511,14 +511,13 @@ def search(
 
     Returns `(tuner, rows, best_hyperparameters)`.
     """
-    run_folder.prepare(directory)
     worker = is_worker()
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
     objective_name = objective_name or (
         "val_main_accuracy" if hypermodel.with_aux else "val_accuracy"
     )
     lock = f"{run_folder.LOCK}-{tuner_id}" if worker else run_folder.LOCK
-    with run_folder.FolderLock(directory, lock):
+    with run_folder.claimed(directory, lock):
         record_path = os.path.join(directory, SEARCH_RECORD)
         if not worker:
             if overwrite:

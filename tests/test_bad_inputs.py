@@ -260,6 +260,32 @@ def test_bad_command_lines_end_with_one_line_and_status_2(case, capsys, tmp_path
     assert not output_dir.exists() and os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize(
+    "argv, code, words",
+    [
+        (["--attention", "se", "--attention-kwargs", "reduction=0"], 2, "reduction must be"),
+        (["--dataset", "dir:EMPTY"], 1, "too few images"),
+    ],
+    ids=["bad_block_value", "empty_image_folder"],
+)
+def test_a_command_refused_once_running_leaves_no_folder_and_no_lock(
+    argv, code, words, capsys, tmp_path, image_cache
+):
+    """Values found wrong only when the data or the model is built, after the folder was
+    claimed: the refusal removes what the command created."""
+    (tmp_path / "empty" / "a").mkdir(parents=True)
+    (tmp_path / "empty" / "b").mkdir()
+    argv = [a.replace("EMPTY", str(tmp_path / "empty")) for a in argv]
+    output_dir = tmp_path / "run"
+    assert cli.main([*argv, "--epochs", "1", "--output-dir", str(output_dir)]) == code
+    assert words in capsys.readouterr().err
+    assert not output_dir.exists()
+    # A folder that existed keeps existing, without a lock left in it.
+    output_dir.mkdir()
+    assert cli.main([*argv, "--epochs", "1", "--output-dir", str(output_dir)]) == code
+    assert os.listdir(output_dir) == []
+
+
 # --- image folders -------------------------------------------------------------------------------
 
 
@@ -299,7 +325,8 @@ def test_a_tiff_named_png_is_named_before_training(tmp_path, image_cache):
     with pytest.raises(ValueError) as error:
         data.load(f"dir:{root}")
     message = str(error.value)
-    assert "1 unreadable image(s)" in message and "scan.png" in message
+    assert "1 unreadable image(s)" in message
+    assert "scan.png: unsupported format (TIFF); use PNG, JPEG, GIF or BMP" in message
 
 
 def test_checked_folders_are_remembered_until_a_file_changes(tmp_path, image_cache, monkeypatch):

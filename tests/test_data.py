@@ -206,6 +206,8 @@ def _write_images(root, corrupt=False):
         (root / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
         good = (root / "cat" / "0.png").read_bytes()
         (root / "cat" / "truncated.png").write_bytes(good[: len(good) // 2])
+        (root / "cat" / "zero.png").write_bytes(b"")
+        (root / "dog" / "notes.png").write_text("a text file named .png")
 
 
 def test_image_directory(tmp_path, monkeypatch):
@@ -226,8 +228,11 @@ def test_corrupt_images_are_reported_by_file_name(tmp_path, monkeypatch):
     with pytest.raises(ValueError) as error:
         data.load(f"dir:{tmp_path / 'images'}", image_size=16)
     message = str(error.value)
-    assert "2 unreadable image(s)" in message
-    assert "broken.jpg" in message and "truncated.png" in message
+    assert "4 unreadable image(s)" in message
+    # A person's reason for each, not the decoder's kernel text.
+    assert "broken.jpg: truncated JPEG" in message and "truncated.png: truncated PNG" in message
+    assert "zero.png: empty file" in message and "notes.png: not an image" in message
+    assert "Op:DecodeImage" not in message and "function_node" not in message
 
 
 def test_directory_errors(tmp_path):
@@ -273,7 +278,7 @@ def test_broken_files_are_all_listed_by_the_command_line(tmp_path, capsys):
     )
     assert code == 1
     err = capsys.readouterr().err
-    assert "2 unreadable image(s)" in err and "broken.jpg: " in err and "truncated.png: " in err
+    assert "4 unreadable image(s)" in err and "broken.jpg: " in err and "truncated.png: " in err
 
 
 def test_the_train_extra_installs_what_tensorflow_datasets_needs_to_download():
