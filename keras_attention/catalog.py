@@ -157,6 +157,9 @@ _RESNET_OPTIONS = (
     "avg_down",
     "cardinality",
     "width_per_group",
+    "group_width",
+    "activation",
+    "attention_at",
     "name",
 )
 MODEL_OPTIONS = {

@@ -121,6 +121,25 @@ def _number_list(kind, what):
     return parse
 
 
+def choice_list(choices, what):
+    """An option type: a comma-separated list of some of `choices` (at least one), in the
+    order given; an unknown one is an error naming it, the closest choice and all of them."""
+
+    def parse(text):
+        values = tuple(v.strip() for v in text.split(",") if v.strip())
+        unknown = [v for v in values if v not in choices]
+        if unknown or not values:
+            from keras_attention.catalog import suggest
+
+            hint = suggest(unknown[0], choices) if unknown else ""
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {unknown or text!r}{hint}; expected some of {', '.join(choices)}"
+            )
+        return values
+
+    return parse
+
+
 def scalar(text):
     """`'8'` -> 8, `'0.5'` -> 0.5, `'true'` -> True, anything else stays a string."""
     lowered = text.lower()
@@ -622,13 +641,16 @@ def export_parser():
     p.add_argument("run_dir", help="the --output-dir of a finished training run")
     p.add_argument(
         "--formats",
-        default=",".join(EXPORT_KINDS),
-        help="formats, comma separated (default: %(default)s; model.keras is always written)",
+        type=choice_list(EXPORT_KINDS, "format(s)"),
+        default=EXPORT_KINDS,
+        help=f"formats, comma separated (default: {','.join(EXPORT_KINDS)}; model.keras is "
+        "always written)",
     )
     p.add_argument(
         "--modes",
-        default=",".join(TFLITE_MODES),
-        help="TFLite modes, comma separated (default: %(default)s)",
+        type=choice_list(TFLITE_MODES, "TFLite mode(s)"),
+        default=TFLITE_MODES,
+        help=f"TFLite modes, comma separated (default: {','.join(TFLITE_MODES)})",
     )
     p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
     return p
@@ -636,26 +658,7 @@ def export_parser():
 
 def export_command(argv):
     args = export_parser().parse_args(argv)
-    formats = tuple(f for f in args.formats.split(",") if f)
-    wrong = [f for f in formats if f not in EXPORT_KINDS]
-    if wrong or not formats:
-        from keras_attention.catalog import suggest
-
-        hint = suggest(wrong[0], EXPORT_KINDS) if wrong else ""
-        raise UsageError(
-            f"{PROG} export: error: --formats: unknown format(s) {wrong or args.formats!r}"
-            f"{hint}; expected some of {', '.join(EXPORT_KINDS)}"
-        )
-    modes = tuple(m for m in args.modes.split(",") if m)
-    unknown = [m for m in modes if m not in TFLITE_MODES]
-    if unknown or not modes:
-        from keras_attention.catalog import suggest
-
-        hint = suggest(unknown[0], TFLITE_MODES) if unknown else ""
-        raise UsageError(
-            f"{PROG} export: error: --modes: unknown TFLite mode(s) {unknown or args.modes!r}"
-            f"{hint}; expected some of {', '.join(TFLITE_MODES)}"
-        )
+    formats, modes = tuple(args.formats), tuple(args.modes)
     if not os.path.isfile(os.path.join(args.run_dir, "model.keras")) or not os.path.isfile(
         os.path.join(args.run_dir, "metrics.json")
     ):

@@ -10,7 +10,7 @@ from keras_attention.layers.base import (
     tracing_for_converter,
 )
 from keras_attention.layers.batch_normalization import (
-    batch_normalization,
+    block_norm,
     check_batchnorm,
     conv_then_norm,
 )
@@ -92,14 +92,7 @@ class BAM(AttentionBlock):
         self.batchnorm = check_batchnorm(batchnorm, layer_label(self))
 
     def _norm(self, axis, name):
-        return batch_normalization(
-            self.batchnorm,
-            axis=axis,
-            epsilon=1e-5,
-            momentum=0.9,
-            dtype=self.statistics_policy(),
-            name=name,
-        )
+        return block_norm(self, name, axis=axis)
 
     def _conv(self, filters, size, name, dilation=1):
         common = dict(data_format=self.data_format, dtype=self.statistics_policy(), name=name)
@@ -131,12 +124,12 @@ class BAM(AttentionBlock):
                 )
             )
         self.spatial_out = self._conv(1, 1, "spatial_out")
-        shape = list(input_shape)
+        shape = tuple(input_shape)
         for conv, norm in self.spatial_layers:
-            conv.build(tuple(shape))
-            shape[self.channel_axis] = hidden
-            norm.build(tuple(shape))
-        self.spatial_out.build(tuple(shape))
+            conv.build(shape)
+            shape = self.channel_shape(hidden, like=input_shape)
+            norm.build(shape)
+        self.spatial_out.build(shape)
 
     def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)

@@ -99,6 +99,18 @@ def channel_axis(data_format):
     return -1 if data_format == "channels_last" else 1
 
 
+def spatial_size(x, data_format):
+    """`(height, width)` of a 4-D map: Python ints where its static shape knows them (a
+    reshape by those adds no SHAPE op, which would split TFLite's XNNPACK graph), run-time
+    values where it does not."""
+    axes = spatial_axes(data_format)
+    static = tuple(x.shape[a] for a in axes)
+    if None not in static:
+        return static
+    dynamic = ops.shape(x)
+    return tuple(dynamic[a] if size is None else size for size, a in zip(static, axes, strict=True))
+
+
 def layer_label(layer):
     return f"{type(layer).__name__} layer '{layer.name}'"
 
@@ -246,6 +258,13 @@ class AttentionBlock(InputHandling, keras.layers.Layer):
         self.channels = feature_map_channels(self, input_shape, self.data_format)
         self.input_spec = keras.InputSpec(ndim=4, axes={self.channel_axis: self.channels})
         return self.channels
+
+    def channel_shape(self, channels, like=None):
+        """A 4-D shape with `channels` on the channel axis and the other axes of `like` (a
+        shape), or unknown: what a sublayer on a map of `channels` is built with."""
+        shape = [None] * 4 if like is None else list(like)
+        shape[self.channel_axis] = channels
+        return tuple(shape)
 
     def add_weight(self, *args, autocast=False, dtype=None, **kwargs):
         """Like `Layer.add_weight`, but the block's own weights are kept and read in the

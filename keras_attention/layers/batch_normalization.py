@@ -112,6 +112,20 @@ def batch_normalization(kind="keras", **kwargs):
     return layer_class(**kwargs)
 
 
+def block_norm(block, name, axis=None, momentum=0.9, epsilon=1e-5):
+    """An attention block's own BatchNormalization: of the block's kind (`block.batchnorm`),
+    in its statistics dtype, over its channel axis (or `axis`), with PyTorch's epsilon and
+    momentum (Keras' 0.9 is PyTorch's 0.1) unless the block's reference says otherwise."""
+    return batch_normalization(
+        block.batchnorm,
+        axis=block.channel_axis if axis is None else axis,
+        epsilon=epsilon,
+        momentum=momentum,
+        dtype=block.statistics_policy(),
+        name=name,
+    )
+
+
 def conv_then_norm(conv, norm, x, training=None, dilation=1):
     """`norm(conv(x))` for a `Conv2D` (stride 1, "same" padding, `dilation`) followed by a
     BatchNormalization over its output channels. In inference, outside a converter's trace, the

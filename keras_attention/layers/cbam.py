@@ -3,7 +3,7 @@ from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
 from keras_attention.layers.batch_normalization import (
-    batch_normalization,
+    block_norm,
     check_batchnorm,
     conv_then_norm,
 )
@@ -86,14 +86,7 @@ class CBAM(ContextInput, AttentionBlock):
             name="spatial_conv",
         )
         # BatchNorm2d(eps=1e-5, momentum=m) is Keras' momentum 1 - m.
-        self.spatial_norm = batch_normalization(
-            batchnorm,
-            axis=self.channel_axis,
-            epsilon=1e-5,
-            momentum=1.0 - self.spatial_momentum,
-            dtype=policy,
-            name="spatial_norm",
-        )
+        self.spatial_norm = block_norm(self, "spatial_norm", momentum=1.0 - self.spatial_momentum)
 
     def channel_hidden_units(self, channels):
         """The channel MLP's width (None: `C // reduction`)."""
@@ -111,11 +104,8 @@ class CBAM(ContextInput, AttentionBlock):
             name="channel_attention",
         )
         self.channel_attention.build(inputs_shape, context_shape)
-        map_shape = list(inputs_shape)
-        map_shape[self.channel_axis] = self.descriptor_channels
-        self.spatial_conv.build(tuple(map_shape))
-        map_shape[self.channel_axis] = 1
-        self.spatial_norm.build(tuple(map_shape))
+        self.spatial_conv.build(self.channel_shape(self.descriptor_channels, like=inputs_shape))
+        self.spatial_norm.build(self.channel_shape(1, like=inputs_shape))
 
     def spatial_descriptor(self, refined):
         """CBAM's `[mean_c(x'); max_c(x')]`."""

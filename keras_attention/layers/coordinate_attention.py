@@ -2,7 +2,7 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, layer_label, pointwise
-from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.batch_normalization import block_norm, check_batchnorm
 from keras_attention.layers.simple_coordinate_attention import AxisMaps
 
 
@@ -57,14 +57,7 @@ class CoordinateAttention(AxisMaps, AttentionBlock):
         self.reduction = reduction
         self.min_units = min_units
         self.batchnorm = check_batchnorm(batchnorm, layer_label(self))
-        self.norm = batch_normalization(
-            batchnorm,
-            axis=self.channel_axis,
-            epsilon=1e-5,
-            momentum=0.9,
-            dtype=self.statistics_policy(),
-            name="norm",
-        )
+        self.norm = block_norm(self, "norm")
 
     def _conv(self, filters, name):
         return keras.layers.Conv2D(
@@ -82,13 +75,9 @@ class CoordinateAttention(AxisMaps, AttentionBlock):
         self.transform = self._conv(hidden, "transform")
         self.attend_rows = self._conv(channels, "attend_rows")
         self.attend_columns = self._conv(channels, "attend_columns")
-        strip = [None, None, None, None]
-        strip[self.channel_axis] = channels
-        self.transform.build(tuple(strip))
-        strip[self.channel_axis] = hidden
-        self.norm.build(tuple(strip))
-        self.attend_rows.build(tuple(strip))
-        self.attend_columns.build(tuple(strip))
+        self.transform.build(self.channel_shape(channels))
+        for layer in (self.norm, self.attend_rows, self.attend_columns):
+            layer.build(self.channel_shape(hidden))
 
     def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)

@@ -41,10 +41,8 @@ class EfficientLocalAttention(AxisMaps, StripAttention):
         norm = dict(groups=1, axis=self.channel_axis, epsilon=1e-5, dtype=self.statistics_policy())
         self.norm_h = keras.layers.GroupNormalization(name="norm_h", **norm)
         self.norm_w = keras.layers.GroupNormalization(name="norm_w", **norm)
-        shape = [None] * 4
-        shape[self.channel_axis] = self.channels
-        self.norm_h.build(tuple(shape))
-        self.norm_w.build(tuple(shape))
+        self.norm_h.build(self.channel_shape(self.channels))
+        self.norm_w.build(self.channel_shape(self.channels))
 
     def compute_attention(self, x, training=None):
         rows, columns = directional_means(self, self.statistics_input(x))

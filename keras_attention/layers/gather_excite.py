@@ -10,7 +10,7 @@ from keras_attention.layers.base import (
     layer_label,
     make_divisible,
 )
-from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.batch_normalization import block_norm, check_batchnorm
 from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import spatial_reduce
 
@@ -104,8 +104,7 @@ class GatherExcite(ContextInput, AttentionBlock):
                 "the MLP (use_mlp=True)"
             )
         policy = self.statistics_policy()
-        shape = [None] * 4
-        shape[self.channel_axis] = channels
+        shape = self.channel_shape(channels)
         self.gather_layers = []
         if self.extra_params:
             steps = 1 if not self.extent else int(math.log2(self.extent))
@@ -120,16 +119,9 @@ class GatherExcite(ContextInput, AttentionBlock):
                     dtype=policy,
                     name=f"gather_conv{i}",
                 )
-                norm = batch_normalization(
-                    self.batchnorm,
-                    axis=self.channel_axis,
-                    epsilon=1e-5,
-                    momentum=0.9,
-                    dtype=policy,
-                    name=f"gather_norm{i}",
-                )
-                conv.build(tuple(shape))
-                norm.build(tuple(shape))
+                norm = block_norm(self, f"gather_norm{i}")
+                conv.build(shape)
+                norm.build(shape)
                 self.gather_layers.append((size // 2, conv, norm, i < steps - 1))
         if self.use_mlp:
             # timm's ConvMlp: 1x1 convolutions, on the gathered map whatever its size.
@@ -137,10 +129,8 @@ class GatherExcite(ContextInput, AttentionBlock):
             conv = dict(data_format=self.data_format, dtype=policy)
             self.fc1 = keras.layers.Conv2D(hidden, 1, activation="relu", name="fc1", **conv)
             self.fc2 = keras.layers.Conv2D(channels, 1, name="fc2", **conv)
-            shape[self.channel_axis] = channels + self.context_units
-            self.fc1.build(tuple(shape))
-            shape[self.channel_axis] = hidden
-            self.fc2.build(tuple(shape))
+            self.fc1.build(self.channel_shape(channels + self.context_units))
+            self.fc2.build(self.channel_shape(hidden))
 
     def _channels_last(self, x):
         return x if self.data_format == "channels_last" else ops.transpose(x, (0, 2, 3, 1))

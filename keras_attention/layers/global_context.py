@@ -9,6 +9,7 @@ from keras_attention.layers.base import (
     layer_label,
     make_divisible,
     runs_as_itself,
+    spatial_size,
 )
 from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import spatial_reduce, standardize
@@ -125,9 +126,7 @@ class GlobalContext(ContextInput, AttentionBlock):
             return self.attention_pool(stats)
         # channels_first, or a converter's trace: the layer itself (`base.runs_as_itself`).
         logits = self.conv_attn(stats)  # (N, H, W, 1) or (N, 1, H, W)
-        h, w = (logits.shape[a] for a in axes)
-        if h is None or w is None:
-            h, w = (ops.shape(logits)[a] for a in axes)
+        h, w = spatial_size(logits, self.data_format)
         # Static shapes where they are known: a reshape by a run-time shape adds SHAPE and
         # PACK ops, which split TFLite's XNNPACK graph.
         static = None not in logits.shape[1:]

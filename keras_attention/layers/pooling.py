@@ -19,6 +19,7 @@ from keras_attention.layers.base import (
     check_number,
     feature_map_channels,
     spatial_axes,
+    spatial_size,
     standardize_data_format,
     tracing_for_converter,
 )
@@ -212,7 +213,9 @@ class GlobalPooling(InputHandling, keras.layers.Layer):
             # weights spread back over the bins they average (`adaptive_pool_weights`) weight
             # the map itself, in one pass, not a pooled copy of it (FcaNet on EfficientNet's
             # 112x112 maps: the pooling was a quarter of the network's time).
-            weights = adaptive_pool_weights(weights, ops.shape(inputs), self.data_format)
+            weights = adaptive_pool_weights(
+                weights, spatial_size(inputs, self.data_format), self.data_format
+            )
         return spatial_reduce(inputs * weights[None], ops.sum, self.data_format)
 
     def compute_output_shape(self, input_shape):
@@ -246,19 +249,19 @@ def _adaptive_pool_matrix(length, output_size, dtype):
     return inside / ops.sum(inside, axis=1, keepdims=True)
 
 
-def adaptive_pool_weights(weights, input_shape, data_format="channels_last"):
+def adaptive_pool_weights(weights, size, data_format="channels_last"):
     """Spatial weights `w` of a pooled grid, `(h, w, C)` (`(C, h, w)` channels first), as
-    weights of the map before `adaptive_average_pool`: summing `x * result` over the map's
-    positions equals summing `adaptive_average_pool(x) * w` over the grid's."""
-    h_axis, w_axis = spatial_axes(data_format)
+    weights of a map of `size` (height, width) before `adaptive_average_pool`: summing
+    `x * result` over the map's positions equals summing `adaptive_average_pool(x) * w` over
+    the grid's."""
     if data_format == "channels_last":
         out_h, out_w = weights.shape[0], weights.shape[1]
         equation = "ih,ijc,jw->hwc"
     else:
         out_h, out_w = weights.shape[1], weights.shape[2]
         equation = "ih,cij,jw->chw"
-    rows = _adaptive_pool_matrix(input_shape[h_axis], out_h, weights.dtype)
-    cols = _adaptive_pool_matrix(input_shape[w_axis], out_w, weights.dtype)
+    rows = _adaptive_pool_matrix(size[0], out_h, weights.dtype)
+    cols = _adaptive_pool_matrix(size[1], out_w, weights.dtype)
     return ops.einsum(equation, rows, weights, cols)
 
 
@@ -269,10 +272,9 @@ def adaptive_average_pool(x, output_size, data_format="channels_last"):
     multiple of the output size, and works with spatial sizes unknown until run time.
     """
     out_h, out_w = output_size
-    shape = ops.shape(x)
-    h_axis, w_axis = spatial_axes(data_format)
-    rows = _adaptive_pool_matrix(shape[h_axis], out_h, x.dtype)
-    cols = _adaptive_pool_matrix(shape[w_axis], out_w, x.dtype)
+    height, width = spatial_size(x, data_format)
+    rows = _adaptive_pool_matrix(height, out_h, x.dtype)
+    cols = _adaptive_pool_matrix(width, out_w, x.dtype)
     if data_format == "channels_last":
         return ops.einsum("ih,nhwc,jw->nijc", rows, x, cols)
     return ops.einsum("ih,nchw,jw->ncij", rows, x, cols)

@@ -94,12 +94,9 @@ class SimpleCoordinateAttention(AttentionBlock):
         self.fc1 = self._conv(hidden, "fc1", "silu")
         self.fc_h = self._conv(channels, "fc_h")
         self.fc_w = self._conv(channels, "fc_w")
-        shape = [None] * 4
-        shape[self.channel_axis] = channels
-        self.fc1.build(tuple(shape))
-        shape[self.channel_axis] = hidden
-        self.fc_h.build(tuple(shape))
-        self.fc_w.build(tuple(shape))
+        self.fc1.build(self.channel_shape(channels))
+        self.fc_h.build(self.channel_shape(hidden))
+        self.fc_w.build(self.channel_shape(hidden))
 
     def compute_attention(self, x, training=None):
         rows, columns = directional_means(self, self.statistics_input(x))

@@ -2,7 +2,7 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, check_number, layer_label
-from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.batch_normalization import block_norm, check_batchnorm
 from keras_attention.layers.grouping import GroupMaps, check_groups, grouped_saliency
 from keras_attention.layers.pooling import GlobalPooling, bounded
 
@@ -63,22 +63,13 @@ class SquashSpatialAttention(GroupMaps, AttentionBlock):
         self.squash_pool = GlobalPooling(
             squash, data_format=self.data_format, dtype=policy, name="squash"
         )
-        self.norm = batch_normalization(
-            batchnorm,
-            axis=self.channel_axis,
-            epsilon=epsilon,
-            momentum=momentum,
-            dtype=policy,
-            name="saliency_norm",
-        )
+        self.norm = block_norm(self, "saliency_norm", momentum=momentum, epsilon=epsilon)
 
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
         check_groups(self, self.groups, channels, input_shape)
         self.squash_pool.build(input_shape)
-        map_shape = list(input_shape)
-        map_shape[self.channel_axis] = self.groups
-        self.norm.build(tuple(map_shape))
+        self.norm.build(self.channel_shape(self.groups, like=input_shape))
 
     def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)

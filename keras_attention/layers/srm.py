@@ -2,7 +2,7 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_number, layer_label
-from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.batch_normalization import block_norm, check_batchnorm
 from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import spatial_moments
 
@@ -45,14 +45,7 @@ class SRM(ContextInput, AttentionBlock):
         self.batchnorm = check_batchnorm(batchnorm, layer_label(self))
         self.context_units = 0
         # BatchNorm2d on (N, C, 1, 1) is a BatchNorm over the channels of (N, C).
-        self.norm = batch_normalization(
-            batchnorm,
-            axis=-1,
-            epsilon=1e-5,
-            momentum=0.9,
-            dtype=self.statistics_policy(),
-            name="norm",
-        )
+        self.norm = block_norm(self, "norm", axis=-1)
 
     def build(self, inputs_shape, context_shape=None):
         channels = self.input_channels(inputs_shape)

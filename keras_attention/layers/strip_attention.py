@@ -49,10 +49,8 @@ class StripAttention(AttentionBlock):
     def build(self, input_shape):
         channels = self.input_channels(input_shape)
         self.conv_h, self.conv_w = strip_convolutions(self, self.kernel_size, False)
-        shape = [None] * 4
-        shape[self.channel_axis] = channels
-        self.conv_h.build(tuple(shape))
-        self.conv_w.build(tuple(shape))
+        self.conv_h.build(self.channel_shape(channels))
+        self.conv_w.build(self.channel_shape(channels))
 
     def compute_attention(self, x, training=None):
         rows, columns = directional_means(self, self.statistics_input(x))

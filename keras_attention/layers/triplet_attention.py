@@ -2,7 +2,7 @@ import keras
 from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
-from keras_attention.layers.batch_normalization import batch_normalization, check_batchnorm
+from keras_attention.layers.batch_normalization import block_norm, check_batchnorm
 
 # The branches: which axis of an NHWC map each pools, and how its plane is laid out.
 BRANCHES = ("hw", "cw", "hc")
@@ -58,9 +58,7 @@ class TripletAttention(AttentionBlock):
                 dtype=policy,
                 name=f"{branch}_conv",
             )
-            self.norms[branch] = batch_normalization(
-                batchnorm, axis=-1, epsilon=1e-5, momentum=0.99, dtype=policy, name=f"{branch}_norm"
-            )
+            self.norms[branch] = block_norm(self, f"{branch}_norm", axis=-1, momentum=0.99)
 
     def build(self, input_shape):
         self.input_channels(input_shape)
