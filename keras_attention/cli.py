@@ -98,6 +98,16 @@ def positive_float(text):
     return value
 
 
+def non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
 def fraction(text):
     try:
         value = float(text)
@@ -652,6 +662,25 @@ def export_parser():
         default=TFLITE_MODES,
         help=f"TFLite modes, comma separated (default: {','.join(TFLITE_MODES)})",
     )
+    p.add_argument(
+        "--tolerance",
+        type=non_negative_float,
+        default=2.0,
+        metavar="POINTS",
+        help="fail when a format's test accuracy is more than this many points below the "
+        "Keras model's (default: %(default)s)",
+    )
+    p.add_argument(
+        "--allow-degraded",
+        action="store_true",
+        help="write a format beyond the tolerance anyway (recorded in export.json)",
+    )
+    p.add_argument(
+        "--calibration-samples",
+        type=positive_int,
+        default=200,
+        help="training images that calibrate full_int8 (default: %(default)s)",
+    )
     p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
     return p
 
@@ -669,7 +698,15 @@ def export_command(argv):
     load_tensorflow("export", args.verbose)
     from keras_attention.export import export_run
 
-    result = export_run(args.run_dir, modes, log=print, formats=formats)
+    result = export_run(
+        args.run_dir,
+        modes,
+        args.calibration_samples,
+        log=print,
+        formats=formats,
+        tolerance=args.tolerance,
+        allow_degraded=args.allow_degraded,
+    )
     for report in result["reports"]:
         accuracy = result["test_accuracy"].get(report["format"])
         accuracy = f"  test accuracy {accuracy:.4f}" if accuracy is not None else ""
@@ -678,6 +715,11 @@ def export_command(argv):
             f"{report['max_abs_diff']:.3g}{accuracy}  {report['path']}"
         )
     print(f"Keras model test accuracy {result['test_accuracy']['keras']:.4f}")
+    for name, found in result["degraded"].items():
+        print(
+            f"written with --allow-degraded: {name} {found['points']:+.1f} points below the "
+            f"Keras model (tolerance {result['tolerance_points']:g})"
+        )
     print(f"labels: {result['labels_path']}; report: {result['report_path']}")
     return 0
 

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from keras_attention import quiet, run_folder
 from keras_attention.catalog import EXPORT_KINDS, TFLITE_MODES
+from keras_attention.errors import RunError
 from keras_attention.layers.base import converter_form
 
 
@@ -454,6 +455,10 @@ def _accuracy(predict, dataset):
     return correct / total
 
 
+# How far below the Keras model's test accuracy an exported format may score, in points.
+TOLERANCE_POINTS = 2.0
+
+
 def export_run(
     run_dir,
     modes=TFLITE_MODES,
@@ -461,6 +466,8 @@ def export_run(
     parity_samples=32,
     log=None,
     formats=EXPORT_KINDS,
+    tolerance=TOLERANCE_POINTS,
+    allow_degraded=False,
 ):
     """Exports a training run, deployable, into `RUN_DIR/export`.
 
@@ -473,6 +480,11 @@ def export_run(
     same raw test images and scored on the run's test set. Writes `RUN_DIR/export/export.json`
     (formats, sizes, largest differences, TFLite ops, test accuracies, input description) and
     returns its content.
+
+    A format whose test accuracy falls more than `tolerance` points below the Keras model's
+    (a full-integer model that lost its accuracy in quantization) fails the export with a
+    `DegradedFormatError` naming it, both accuracies and what to try; nothing is written.
+    With `allow_degraded`, it is written and `export.json` records it under `"degraded"`.
 
     The export is written into `RUN_DIR/export.partial` and swapped in whole when it is
     complete, so a killed or failed export leaves the previous one as it was. The run's folder
@@ -495,11 +507,56 @@ def export_run(
         _recover_export(folder)
         staging = folder.path(run_folder.EXPORT + ".partial")
         run_folder.remove(staging)
-        result = _export_run(
-            folder, record, staging, modes, calibration_samples, parity_samples, log, formats
-        )
+        try:
+            result = _export_run(
+                folder, record, staging, modes, calibration_samples, parity_samples, log, formats
+            )
+            result["tolerance_points"] = float(tolerance)
+            result["degraded"] = _check_degraded(
+                result, tolerance, allow_degraded, calibration_samples
+            )
+            run_folder.write_json(os.path.join(staging, "export.json"), result)
+        except BaseException:
+            run_folder.remove(staging)  # the previous export stays as it was
+            raise
         _swap_in(folder, staging)
     return result
+
+
+class DegradedFormatError(RunError):
+    """An exported format scores too far below the Keras model on the test set."""
+
+
+def _check_degraded(result, tolerance, allow_degraded, calibration_samples):
+    """`{format: {accuracy, keras_accuracy, points}}` of the formats more than `tolerance`
+    points below the Keras model; a `DegradedFormatError` (one line, the worst named) unless
+    `allow_degraded`."""
+    accuracy = result["test_accuracy"]
+    keras_accuracy = accuracy["keras"]
+    degraded = {
+        name: {
+            "accuracy": value,
+            "keras_accuracy": keras_accuracy,
+            "points": round(100 * (value - keras_accuracy), 2),
+        }
+        for name, value in accuracy.items()
+        if name != "keras" and 100 * (keras_accuracy - value) > tolerance
+    }
+    if not degraded or allow_degraded:
+        return degraded
+    worst = min(degraded, key=lambda name: degraded[name]["accuracy"])
+    others = f" (and {', '.join(n for n in degraded if n != worst)})" if len(degraded) > 1 else ""
+    hint = (
+        f"more calibration images (--calibration-samples {2 * calibration_samples})"
+        if worst == "tflite_full_int8"
+        else "another format"
+    )
+    raise DegradedFormatError(
+        f"export: {worst}{others} scores {degraded[worst]['accuracy']:.4f} on the test set "
+        f"against the Keras model's {keras_accuracy:.4f} ({degraded[worst]['points']:+.1f} "
+        f"points, beyond the tolerance of {tolerance:g}); nothing was written. Try {hint}, "
+        f"leave it out (--modes/--formats), or write it anyway with --allow-degraded"
+    )
 
 
 def _recover_export(folder):
@@ -661,5 +718,4 @@ def _export_run(
         "reports": [r.to_dict() for r in reports],
         "test_accuracy": accuracy,
     }
-    run_folder.write_json(os.path.join(directory, "export.json"), result)
-    return result
+    return result  # export.json is written by export_run, with the tolerance's verdict

@@ -152,7 +152,9 @@ for name in ("model.keras", "best.keras"):
 
 
 @pytest.mark.slow
-def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(finished_run, tmp_path):
+def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(
+    finished_run, tmp_path, monkeypatch, capsys
+):
     run_dir, _ = finished_run
     result = _run(
         [
@@ -255,3 +257,36 @@ def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(finishe
     accuracy = float(np.mean(np.array(tflite_top1) == np.array(labels)))
     assert accuracy == pytest.approx(report["test_accuracy"]["keras"], abs=1e-9)
     assert report["test_accuracy"]["saved_model"] == pytest.approx(accuracy, abs=1e-9)
+    _a_degraded_format_fails_the_export_and_leaves_the_last_one(run_dir, monkeypatch, capsys)
+
+
+def _a_degraded_format_fails_the_export_and_leaves_the_last_one(run_dir, monkeypatch, capsys):
+    """A full-integer model calibrated on blank images (every activation range collapsed to a
+    point) loses its accuracy: the export fails in one line naming the format and both
+    accuracies, exit 1, and the export already there stays byte for byte; --allow-degraded
+    writes it and export.json says so."""
+    from keras_attention import export
+
+    export_dir = run_dir / "export"
+    before = {p.name: p.read_bytes() for p in export_dir.iterdir() if p.is_file()}
+    convert = export.convert_tflite
+
+    def blank_calibration(model, mode="float32", representative_inputs=None):
+        if representative_inputs is not None:
+            representative_inputs = [np.zeros_like(x) for x in representative_inputs]
+        return convert(model, mode, representative_inputs)
+
+    monkeypatch.setattr(export, "convert_tflite", blank_calibration)
+    argv = ["export", str(run_dir), "--formats", "tflite", "--modes", "full_int8"]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "export: tflite_full_int8 scores 0." in err[0] and "against the Keras model's" in err[0]
+    assert "beyond the tolerance of 2" in err[0] and "--allow-degraded" in err[0]
+    assert {p.name: p.read_bytes() for p in export_dir.iterdir() if p.is_file()} == before
+    assert not (run_dir / "export.partial").exists()
+    assert cli.main([*argv, "--allow-degraded"]) == 0
+    report = json.loads((export_dir / "export.json").read_text())
+    lost = report["degraded"]["tflite_full_int8"]
+    assert lost["points"] < -2 and report["tolerance_points"] == 2.0
+    assert "written with --allow-degraded: tflite_full_int8" in capsys.readouterr().out
