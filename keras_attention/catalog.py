@@ -234,6 +234,8 @@ IMAGENET_BLOCKS = {
 }
 # The SE-R paper's best auxiliary loss weights (aux heads after stages 2 and 3), by depth.
 PAPER_AUX_LOSS_WEIGHTS = {34: (0.4, 0.4), 50: (0.3, 0.3), 101: (0.3, 0.2)}
+"""The SE-R paper's best auxiliary loss weights `(aux1, aux2)` (heads after stages 2 and 3), by
+the depth of the SE-R-ResNet."""
 
 # CIFAR depths He et al. build from bottlenecks (9n + 2); every other 6n + 2 depth is basic.
 CIFAR_BOTTLENECK_DEPTHS = (83, 164, 245, 326, 1001)

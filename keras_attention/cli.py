@@ -89,6 +89,7 @@ non_negative_int = _integer(0, "an integer >= 0")
 
 
 def positive_float(text):
+    """An argparse type: `text` as a finite number > 0."""
     try:
         value = float(text)
     except ValueError:
@@ -99,6 +100,7 @@ def positive_float(text):
 
 
 def non_negative_float(text):
+    """An argparse type: `text` as a finite number >= 0."""
     try:
         value = float(text)
     except ValueError:
@@ -109,6 +111,7 @@ def non_negative_float(text):
 
 
 def fraction(text):
+    """An argparse type: `text` as a number in [0, 1)."""
     try:
         value = float(text)
     except ValueError:
@@ -177,6 +180,7 @@ def keyword_arguments(text):
 
 
 def assignment(text):
+    """An argparse type: `NAME=VALUE` as the pair `(name, value)` (both strings)."""
     name, sep, value = text.partition("=")
     if not sep or not name or not value:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
@@ -308,6 +312,8 @@ def _common_training_options(p):
 
 
 def train_parser(prog=f"{PROG} train"):
+    """The argument parser of `keras-attention train`: train a model with a recipe on a data set
+    (the default command)."""
     from keras_attention import catalog
 
     p = Parser(
@@ -407,6 +413,8 @@ def config_from_options(args):
 
 
 def train_command(argv):
+    """Runs `keras-attention train` with `argv`, the arguments after the command's name; returns
+    the exit status."""
     from keras_attention import run_folder
     from keras_attention.errors import ConfigError
 
@@ -498,6 +506,7 @@ TUNERS = ("random", "bayesian", "hyperband", "grid")
 
 
 def tune_parser():
+    """The argument parser of `keras-attention tune`: a Keras Tuner search."""
     p = Parser(
         prog=f"{PROG} tune",
         description="Search hyperparameters with Keras Tuner on the pipelines and recipes of "
@@ -554,6 +563,8 @@ def tune_parser():
 
 
 def tune_command(argv):
+    """Runs `keras-attention tune` with `argv`, the arguments after the command's name; returns the
+    exit status."""
     from keras_attention import catalog, recipes, run_folder
 
     args = tune_parser().parse_args(argv)
@@ -641,6 +652,7 @@ def tune_command(argv):
 
 
 def export_parser():
+    """The argument parser of `keras-attention export`: the deployable export of a finished run."""
     p = Parser(
         prog=f"{PROG} export",
         description="Export a finished run to RUN_DIR/export: model.keras, a SavedModel, "
@@ -686,6 +698,8 @@ def export_parser():
 
 
 def export_command(argv):
+    """Runs `keras-attention export` with `argv`, the arguments after the command's name; returns
+    the exit status."""
     args = export_parser().parse_args(argv)
     formats, modes = tuple(args.formats), tuple(args.modes)
     if not os.path.isfile(os.path.join(args.run_dir, "model.keras")) or not os.path.isfile(
@@ -728,6 +742,8 @@ def export_command(argv):
 
 
 def predict_parser():
+    """The argument parser of `keras-attention predict`: the top classes of image files, from a run
+    or its export."""
     from keras_attention.runs import FORMATS
 
     p = Parser(
@@ -773,6 +789,8 @@ def _run_folder_of(path, command, format="keras"):
 
 
 def predict_command(argv, out=print):
+    """Runs `keras-attention predict` with `argv`, the arguments after the command's name (its
+    report through `out`); returns the exit status."""
     args = predict_parser().parse_args(argv)
     _run_folder_of(args.run, "predict", args.format)
     missing = [image for image in args.images if not os.path.isfile(image)]
@@ -793,6 +811,8 @@ def predict_command(argv, out=print):
 
 
 def evaluate_parser():
+    """The argument parser of `keras-attention evaluate`: a finished run's accuracy and loss on a
+    split of a data set."""
     p = Parser(
         prog=f"{PROG} evaluate",
         description="Accuracy and loss of a finished run's model on a split of its data set "
@@ -809,6 +829,8 @@ def evaluate_parser():
 
 
 def evaluate_command(argv, out=print):
+    """Runs `keras-attention evaluate` with `argv`, the arguments after the command's name (its
+    report through `out`); returns the exit status."""
     from keras_attention import catalog
 
     args = evaluate_parser().parse_args(argv)
@@ -879,6 +901,8 @@ def _default_folder(kind, *names):
 
 
 def compare_parser():
+    """The argument parser of `keras-attention compare`: one backbone trained with each block (and
+    none), tabulated."""
     from keras_attention import catalog, recipes
 
     p = Parser(
@@ -912,6 +936,8 @@ def compare_parser():
 
 
 def compare_command(argv):
+    """Runs `keras-attention compare` with `argv`, the arguments after the command's name; returns
+    the exit status."""
     from keras_attention import catalog, recipes
     from keras_attention.config import TrainConfig
 
@@ -961,6 +987,8 @@ def compare_command(argv):
 
 
 def reproduce_parser():
+    """The argument parser of `keras-attention reproduce`: the rows of a paper's table, trained or
+    counted beside the paper's figures."""
     from keras_attention import papers
 
     p = Parser(
@@ -990,6 +1018,8 @@ def reproduce_parser():
 
 
 def reproduce_command(argv, out=print):
+    """Runs `keras-attention reproduce` with `argv`, the arguments after the command's name (its
+    report through `out`); returns the exit status."""
     from keras_attention import catalog, papers
 
     args = reproduce_parser().parse_args(argv)
@@ -1075,6 +1105,8 @@ LISTS = ("blocks", "models", "datasets", "recipes", "tables", "archs", "presets"
 
 
 def list_parser():
+    """The argument parser of `keras-attention list`: what exists (blocks, models, data sets,
+    recipes, tables, architectures, presets), one line each."""
     p = Parser(
         prog=f"{PROG} list",
         description="List what exists: attention blocks, model families, data sets, recipes "
@@ -1085,6 +1117,8 @@ def list_parser():
 
 
 def list_command(argv, out=print):
+    """Runs `keras-attention list` with `argv`, the arguments after the command's name (its report
+    through `out`); returns the exit status."""
     from keras_attention import catalog, papers, presets, recipes
 
     args = list_parser().parse_args(argv)
@@ -1124,6 +1158,8 @@ def list_command(argv, out=print):
 
 
 def convert_parser():
+    """The argument parser of `keras-attention convert`: a PyTorch checkpoint as this package's
+    network, saved as `.keras`."""
     p = Parser(
         prog=f"{PROG} convert",
         description="Convert a PyTorch checkpoint (.pth/.pt/.bin with torch, .safetensors "
@@ -1159,6 +1195,8 @@ def convert_parser():
 
 
 def convert_command(argv, out=print):
+    """Runs `keras-attention convert` with `argv`, the arguments after the command's name (its
+    report through `out`); returns the exit status."""
     from keras_attention import catalog, run_folder
 
     args = convert_parser().parse_args(argv)
@@ -1212,6 +1250,8 @@ def convert_command(argv, out=print):
 
 
 def profile_parser():
+    """The argument parser of `keras-attention profile`: a model's parameters and MACs, per
+    layer."""
     from keras_attention import catalog
 
     p = Parser(
@@ -1244,6 +1284,8 @@ def profile_parser():
 
 
 def profile_command(argv, out=print):
+    """Runs `keras-attention profile` with `argv`, the arguments after the command's name (its
+    report through `out`); returns the exit status."""
     from keras_attention import catalog
 
     args = profile_parser().parse_args(argv)
@@ -1309,6 +1351,7 @@ HANDLERS = {
 
 
 def main_parser():
+    """The parser of `keras-attention` itself: the command, `--help` and `--version`."""
     p = Parser(
         prog=PROG,
         description=DESCRIPTION,

@@ -148,6 +148,7 @@ def table_rows(results):
 
 
 def markdown(lines):
+    """The rows of `table_rows` (the first one the header) as a Markdown table."""
     head, *body = lines
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(str(c) for c in line) + " |" for line in body]

@@ -51,6 +51,10 @@ Splits = collections.namedtuple("Splits", ["train", "validation", "test", "info"
 
 @dataclasses.dataclass
 class DataInfo:
+    """What a data set is, as the pipelines and the run record need it: its name, classes and their
+    names, the image shape the pipelines produce (and the stored one), the split sizes, the
+    normalisation mean and std, the resizing interpolation and centre-crop fraction, and the
+    fingerprint that identifies the data."""
     name: str
     num_classes: int
     image_shape: tuple  # (height, width, channels) the pipelines produce
@@ -617,6 +621,8 @@ def info_from_dict(record):
 
 
 def normalization_layer(info):
+    """A float32 `keras.layers.Normalization` with the data set's per-channel `mean` and `std`
+    (variance `std ** 2`), named `normalize`."""
     std = np.asarray(info.std, "float32")
     return keras.layers.Normalization(
         mean=np.asarray(info.mean, "float32"),
@@ -627,6 +633,8 @@ def normalization_layer(info):
 
 
 def check_augmentation(augmentation):
+    """Returns `augmentation` if it is one of `AUGMENTATIONS`, else raises ValueError listing
+    them."""
     if augmentation not in AUGMENTATIONS:
         raise ValueError(f"Unknown augmentation {augmentation!r}; expected one of {AUGMENTATIONS}.")
     return augmentation

@@ -21,6 +21,7 @@ def make_strategy(name):
 
 
 def is_multiworker(strategy):
+    """Whether `strategy` is a `tf.distribute.MultiWorkerMirroredStrategy`."""
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
@@ -35,6 +36,7 @@ def is_chief(strategy):
 
 
 def worker_id(strategy):
+    """This process's task id in the strategy's cluster."""
     return strategy.cluster_resolver.task_id
 
 

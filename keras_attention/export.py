@@ -36,6 +36,8 @@ TFLITE_RESIZES = ("bilinear", "nearest")
 
 @dataclasses.dataclass
 class ExportReport:
+    """One exported format's check: its format, file and size, the largest absolute difference from
+    the Keras model's outputs, its TFLite ops and the runtime the check ran on."""
     format: str
     path: str
     size_bytes: int
@@ -142,6 +144,7 @@ def onnx_session(path):
 
 
 def run_onnx(session, inputs):
+    """The first output of an onnxruntime `session` on `inputs` (its one input)."""
     (name,) = [i.name for i in session.get_inputs()]
     return session.run(None, {name: np.asarray(inputs)})[0]
 
@@ -299,6 +302,7 @@ def tflite_interpreter(content):
 
 
 def tflite_ops(interpreter):
+    """The sorted names of the ops a LiteRT interpreter's model runs."""
     return tuple(sorted({op["op_name"] for op in interpreter._get_ops_details()}))
 
 

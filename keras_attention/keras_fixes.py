@@ -29,6 +29,8 @@ AFFECTED = ((3, 0, 0), (3, 15, 1))
 
 
 def version_tuple(version):
+    """A version string as three integers (`"3.15.1"` -> `(3, 15, 1)`; the digits of each part,
+    missing parts 0)."""
     parts = []
     for part in version.split(".")[:3]:
         digits = "".join(c for c in part if c.isdigit())

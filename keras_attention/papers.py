@@ -73,6 +73,7 @@ class Row:
 
 @dataclasses.dataclass(frozen=True)
 class Table:
+    """One table of a paper: its name, title, source (paper and table number) and rows."""
     name: str
     title: str
     source: str
@@ -443,6 +444,7 @@ TABLES = {
 
 
 def names():
+    """The names of the papers' tables."""
     return list(TABLES)
 
 

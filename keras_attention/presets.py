@@ -75,6 +75,7 @@ def _fields(entry):
 
 
 def names():
+    """The names of the presets in `presets.json`."""
     return list(table())
 
 

@@ -13,6 +13,7 @@ import sys
 
 
 def verbose():
+    """Whether `KERAS_ATTENTION_VERBOSE` is set (to anything but `0`): the logs are then shown."""
     return os.environ.get("KERAS_ATTENTION_VERBOSE", "") not in ("", "0")
 
 

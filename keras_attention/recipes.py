@@ -229,6 +229,7 @@ RECIPES = {
 
 
 def names():
+    """The names of the recipes."""
     return list(RECIPES)
 
 

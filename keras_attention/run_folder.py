@@ -160,6 +160,7 @@ def write_atomically(path, write):
 
 
 def write_bytes(path, content):
+    """Writes `content` to `path` atomically (`write_atomically`)."""
     def write(temporary):
         with open(temporary, "wb") as handle:
             handle.write(content)
@@ -168,6 +169,7 @@ def write_bytes(path, content):
 
 
 def write_text(path, text):
+    """Writes `text` to `path` as UTF-8, atomically."""
     return write_bytes(path, text.encode("utf-8"))
 
 
@@ -201,6 +203,7 @@ def save_model(model, path):
 
 
 def sha256(path):
+    """The SHA-256 hex digest of the file at `path`, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -356,6 +359,8 @@ class FolderLock:
 
 
 def describe_holder(text):
+    """Who holds a lock, from the lock file's JSON text: `process PID on HOST since TIME
+    (COMMAND)`, or `another process` when the text cannot be read."""
     try:
         holder = json.loads(text)
         return (

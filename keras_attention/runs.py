@@ -102,12 +102,15 @@ def _groups(images):
 
 
 def softmax(logits):
+    """The softmax of `logits` along the last axis, in float64."""
     shifted = np.asarray(logits, np.float64) - np.max(logits, axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def top_classes(logits, labels, top_k=5):
+    """The `top_k` most probable classes of one image's `logits`: `(label, probability)` pairs,
+    most probable first."""
     probabilities = softmax(logits)
     order = np.argsort(-probabilities)[: max(1, top_k)]
     return [(str(labels[i]), float(probabilities[i])) for i in order]

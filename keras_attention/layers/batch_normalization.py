@@ -15,6 +15,8 @@ from keras import ops
 from keras_attention.layers.base import add_channel_bias, layer_label, runs_as_itself
 
 BATCHNORM_KINDS = ("keras", "torch")
+"""The `batchnorm=` choices: Keras' BatchNormalization, or PyTorch's training semantics
+(`TorchBatchNormalization`: the running variance updated with the unbiased batch variance)."""
 
 
 def check_batchnorm(kind, owner):

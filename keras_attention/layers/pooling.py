@@ -25,6 +25,8 @@ from keras_attention.layers.base import (
 )
 
 POOLING_MODES = ("avg", "max", "min", "mix", "avgmax", "dct")
+"""The modes of `GlobalPooling` (and the blocks' `pooling=`): average, max, min, the learnable
+max/min mix of SPEM, timm's ½ avg + ½ max, and FcaNet's multi-spectral DCT pooling."""
 _REDUCERS = {"avg": ops.mean, "max": ops.max, "min": ops.min}
 # FcaNet's 'top16' frequencies on a 7x7 grid (cfzd/FcaNet model/layer.py), scaled to the DCT
 # size; its DCT size by the bottleneck's output channels (fcanet.py: planes 64 -> 56, ...).
