@@ -55,6 +55,7 @@ class DataInfo:
     names, the image shape the pipelines produce (and the stored one), the split sizes, the
     normalisation mean and std, the resizing interpolation and centre-crop fraction, and the
     fingerprint that identifies the data."""
+
     name: str
     num_classes: int
     image_shape: tuple  # (height, width, channels) the pipelines produce

@@ -38,6 +38,7 @@ TFLITE_RESIZES = ("bilinear", "nearest")
 class ExportReport:
     """One exported format's check: its format, file and size, the largest absolute difference from
     the Keras model's outputs, its TFLite ops and the runtime the check ran on."""
+
     format: str
     path: str
     size_bytes: int

@@ -74,6 +74,7 @@ class Row:
 @dataclasses.dataclass(frozen=True)
 class Table:
     """One table of a paper: its name, title, source (paper and table number) and rows."""
+
     name: str
     title: str
     source: str

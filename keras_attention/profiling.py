@@ -21,6 +21,7 @@ MACS_COUNTED = (
 class LayerProfile:
     """One layer's row of a `Profile`: its name and class, output shape, trainable and total
     parameters, and MACs."""
+
     name: str
     class_name: str
     output_shape: tuple

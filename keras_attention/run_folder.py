@@ -161,6 +161,7 @@ def write_atomically(path, write):
 
 def write_bytes(path, content):
     """Writes `content` to `path` atomically (`write_atomically`)."""
+
     def write(temporary):
         with open(temporary, "wb") as handle:
             handle.write(content)

@@ -96,9 +96,14 @@ def public_names(module):
         if module.exports is not None:
             if name in module.exports:
                 names.append(name)
-        elif member.is_public and not member.is_alias and member.kind.value in (
-            "class",
-            "function",
+        elif (
+            member.is_public
+            and not member.is_alias
+            and member.kind.value
+            in (
+                "class",
+                "function",
+            )
         ):
             names.append(name)
     return names
@@ -142,8 +147,10 @@ def test_every_public_name_has_a_docstring_and_is_rendered(module, package, site
             undocumented.append(name)
         # Rendered at its public path, or at its defining module's path where griffe takes the
         # name for a submodule's (`layers.batch_normalization`, the function and the module).
-        if not any(a == f"keras_attention.{module}.{name}" or a.endswith(f".{name}.{name}")
-                   for a in anchors):
+        if not any(
+            a == f"keras_attention.{module}.{name}" or a.endswith(f".{name}.{name}")
+            for a in anchors
+        ):
             unrendered.append(name)
     assert not undocumented, f"keras_attention.{module}: no docstring: {undocumented}"
     assert not unrendered, f"keras_attention.{module}: not on docs/api/{module}.md: {unrendered}"
