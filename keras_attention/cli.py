@@ -688,6 +688,12 @@ def export_parser():
         help="write a format beyond the tolerance anyway (recorded in export.json)",
     )
     p.add_argument(
+        "--report",
+        action="store_true",
+        help="with full_int8: each layer's and each attention block's int8 error against the "
+        "float model (RMSE over the quantization scale), printed and in export.json",
+    )
+    p.add_argument(
         "--calibration-samples",
         type=positive_int,
         default=200,
@@ -720,6 +726,7 @@ def export_command(argv):
         formats=formats,
         tolerance=args.tolerance,
         allow_degraded=args.allow_degraded,
+        report=args.report,
     )
     for report in result["reports"]:
         accuracy = result["test_accuracy"].get(report["format"])
@@ -729,6 +736,19 @@ def export_command(argv):
             f"{report['max_abs_diff']:.3g}{accuracy}  {report['path']}"
         )
     print(f"Keras model test accuracy {result['test_accuracy']['keras']:.4f}")
+    quantization = result.get("quantization")
+    if quantization:
+        print(
+            "full_int8 error per attention block (RMSE over the quantization scale, worst op, "
+            f"{quantization['images']} calibration images):"
+        )
+        for name, value in sorted(quantization["blocks"].items(), key=lambda item: -item[1]):
+            print(f"  {name:<32} {value:8.3f}")
+        print("worst layers:")
+        for row in quantization["layers"][:5]:
+            print(f"  {str(row['layer']):<32} {row['op']:<16} {row['rmse_over_scale']:8.3f}")
+    elif args.report:
+        print("--report: no full_int8 model in this export (--modes ...,full_int8)")
     for name, found in result["degraded"].items():
         print(
             f"written with --allow-degraded: {name} {found['points']:+.1f} points below the "

@@ -244,6 +244,18 @@ def convert_tflite(model, mode="float32", representative_inputs=None):
     output, calibrated on `representative_inputs`). A mixed-precision model is converted from
     its float32 copy.
     """
+    with _tflite_converter(model, mode, representative_inputs) as (converter, model):
+        try:
+            with quiet.silenced_stderr():
+                return converter.convert()
+        except Exception as error:  # the converter raises ConverterError and others
+            raise _explain_unsupported(error, model) from error
+
+
+@contextlib.contextmanager
+def _tflite_converter(model, mode, representative_inputs=None):
+    """`(converter, float32 model)`: TFLite's converter for `model` set up for `mode` (see
+    `convert_tflite`), from a SavedModel that lives while the context is open."""
     if mode not in TFLITE_MODES:
         raise ValueError(f"TFLite mode must be one of {TFLITE_MODES}, got {mode!r}.")
     _single_output(model)
@@ -266,17 +278,84 @@ def convert_tflite(model, mode="float32", representative_inputs=None):
             if input_dtype == "float32":  # raw images (uint8) stay as they are
                 converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
+            converter.representative_dataset = _samples(representative_inputs, input_dtype)
+        yield converter, model
 
-            def representative():
-                for sample in representative_inputs:
-                    yield [np.asarray(sample, input_dtype)[None]]
 
-            converter.representative_dataset = representative
-        try:
-            with quiet.silenced_stderr():
-                return converter.convert()
-        except Exception as error:  # the converter raises ConverterError and others
-            raise _explain_unsupported(error, model) from error
+def _samples(inputs, dtype):
+    """A TFLite representative dataset: each input as a batch of one, in `dtype`."""
+
+    def generate():
+        for sample in inputs:
+            yield [np.asarray(sample, dtype)[None]]
+
+    return generate
+
+
+def quantization_report(model, representative_inputs):
+    """How much each layer of `model` loses in full-integer TFLite, on `representative_inputs`.
+
+    TFLite's quantization debugger (`tf.lite.experimental.QuantizationDebugger`) runs the
+    int8 model and its float counterpart side by side on the images and compares every
+    quantized op's output; the measure per op is the root mean squared error over the
+    output's quantization scale (`rmse_over_scale`: about 0.29 for a uniform rounding error,
+    much more where a per-tensor scale is too coarse for the values). Returns
+    `{"layers": [{layer, op, tensor, rmse_over_scale}, ...] (worst first), "by_layer":
+    {Keras layer: worst rmse_over_scale}, "blocks": {attention block: worst}}`; an op is
+    given to the Keras layer whose name its tensor name holds.
+    """
+    import csv
+    import io
+
+    from keras_attention.layers.base import AttentionBlock
+
+    with _tflite_converter(model, "full_int8", representative_inputs) as (converter, float32):
+        with quiet.silenced_stderr():
+            debugger = tf.lite.experimental.QuantizationDebugger(
+                converter=converter,
+                debug_dataset=_samples(representative_inputs, float32.inputs[0].dtype),
+            )
+            debugger.run()
+        dump = io.StringIO()
+        debugger.layer_statistics_dump(dump)
+    names = sorted({layer.name for layer in _all_layers(float32)}, key=len, reverse=True)
+    blocks = {layer.name for layer in _all_layers(float32) if isinstance(layer, AttentionBlock)}
+    rows = []
+    for row in csv.DictReader(io.StringIO(dump.getvalue())):
+        scale = float(row.get("scale") or 0.0)
+        error = float(row.get("mean_squared_error") or "nan")
+        if not scale > 0 or not np.isfinite(error):
+            continue
+        tensor = row.get("tensor_name", "")
+        layer = next((n for n in names if f"/{n}/" in f"/{tensor}/" or n in tensor), None)
+        rows.append(
+            {
+                "layer": layer,
+                "op": row.get("op_name"),
+                "tensor": tensor,
+                "rmse_over_scale": float(np.sqrt(error) / scale),
+            }
+        )
+    rows.sort(key=lambda r: -r["rmse_over_scale"])
+    by_layer = {}
+    for row in rows:
+        if row["layer"] is not None:
+            by_layer.setdefault(row["layer"], row["rmse_over_scale"])
+    return {
+        "measure": "rmse_over_scale",
+        "images": len(representative_inputs),
+        "layers": rows,
+        "by_layer": by_layer,
+        "blocks": {name: value for name, value in by_layer.items() if name in blocks},
+    }
+
+
+def _all_layers(model):
+    """Every layer of a model, nested models' included."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
 
 
 def tflite_interpreter(content):
@@ -473,6 +552,7 @@ def export_run(
     formats=EXPORT_KINDS,
     tolerance=TOLERANCE_POINTS,
     allow_degraded=False,
+    report=False,
 ):
     """Exports a training run, deployable, into `RUN_DIR/export`.
 
@@ -490,6 +570,9 @@ def export_run(
     (a full-integer model that lost its accuracy in quantization) fails the export with a
     `DegradedFormatError` naming it, both accuracies and what to try; nothing is written.
     With `allow_degraded`, it is written and `export.json` records it under `"degraded"`.
+    With `report` (and `full_int8` among the modes), `export.json` also holds
+    `"quantization"`: each layer's and each attention block's int8 error against the float
+    model on the calibration images (`quantization_report`).
 
     The export is written into `RUN_DIR/export.partial` and swapped in whole when it is
     complete, so a killed or failed export leaves the previous one as it was. The run's folder
@@ -514,7 +597,15 @@ def export_run(
         run_folder.remove(staging)
         try:
             result = _export_run(
-                folder, record, staging, modes, calibration_samples, parity_samples, log, formats
+                folder,
+                record,
+                staging,
+                modes,
+                calibration_samples,
+                parity_samples,
+                log,
+                formats,
+                report,
             )
             result["tolerance_points"] = float(tolerance)
             result["degraded"] = _check_degraded(
@@ -590,7 +681,7 @@ def _swap_in(folder, staging):
 
 
 def _export_run(
-    folder, record, directory, modes, calibration_samples, parity_samples, log, formats
+    folder, record, directory, modes, calibration_samples, parity_samples, log, formats, report
 ):
     from keras_attention import data, models, progress
     from keras_attention.config import from_record, resolve
@@ -657,6 +748,11 @@ def _export_run(
             step=step,
             formats=(kind,),
         )
+    quantization = None
+    if report and "full_int8" in modes:
+        if log is not None:
+            log("export: measuring each layer's int8 error on the calibration images")
+        quantization = quantization_report(tflite_serving, representative)
     step("scoring every format on the test set")
     evaluation = data.pipeline(splits.test, info, recipe.augmentation, False, 64)
     accuracy = {"keras": _accuracy(lambda x: model.predict(x, verbose=0), evaluation)}
@@ -723,4 +819,6 @@ def _export_run(
         "reports": [r.to_dict() for r in reports],
         "test_accuracy": accuracy,
     }
+    if quantization is not None:
+        result["quantization"] = quantization
     return result  # export.json is written by export_run, with the tolerance's verdict

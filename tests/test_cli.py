@@ -165,6 +165,7 @@ def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(
             str(run_dir),
             "--modes",
             "float32,full_int8",
+            "--report",
         ]
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -191,6 +192,14 @@ def test_exported_tflite_classifies_raw_image_files_like_the_keras_model(
         "onnx",
     }
     assert "saved_model" in result.stdout and "test accuracy" in result.stdout
+    # --report: each SE block's and each layer's int8 error (RMSE over the scale), worst first.
+    quantization = report["quantization"]
+    assert set(quantization["blocks"]) == {f"stage{i}_block1_attention" for i in (1, 2, 3)}
+    errors = [row["rmse_over_scale"] for row in quantization["layers"]]
+    assert errors == sorted(errors, reverse=True) and all(np.isfinite(errors))
+    assert np.median(errors) > 0.01  # int8 rounding shows in every op: the outputs differ
+    assert "full_int8 error per attention block" in result.stdout
+    assert "stage1_block1_attention" in result.stdout
     # It says what it is doing and how far it is.
     steps = [line for line in result.stdout.splitlines() if line.startswith("export [")]
     assert steps[0].startswith("export [1/7] loading the run") and "TFLite full_int8" in steps[-3]
