@@ -461,10 +461,6 @@ class RunFolder:
     def exists(self, name):
         return os.path.exists(self.path(name))
 
-    def prepare(self):
-        prepare(self.directory)
-        return self
-
     def lock(self):
         return FolderLock(self.directory)
 
