@@ -14,6 +14,7 @@ from PIL import Image
 from test_layer_numerics import CASES as REFERENCES
 
 from keras_attention import cli, data, layers, models
+from keras_attention.training.data import image_folders
 
 pytestmark = pytest.mark.bad_input
 
@@ -332,13 +333,13 @@ def test_a_tiff_named_png_is_named_before_training(tmp_path, image_cache):
 def test_checked_folders_are_remembered_until_a_file_changes(tmp_path, image_cache, monkeypatch):
     root = _folder(tmp_path / "images", {"a": 3, "b": 3})
     decoded = []
-    original = data._decodes
+    original = image_folders._decodes
 
     def counting(path):
         decoded.append(path)
         return original(path)
 
-    monkeypatch.setattr(data, "_decodes", counting)
+    monkeypatch.setattr(image_folders, "_decodes", counting)
     data.load(f"dir:{root}")
     assert len(decoded) == 6
     data.load(f"dir:{root}")

@@ -274,18 +274,18 @@ def _a_degraded_format_fails_the_export_and_leaves_the_last_one(run_dir, monkeyp
     point) loses its accuracy: the export fails in one line naming the format and both
     accuracies, exit 1, and the export already there stays byte for byte; --allow-degraded
     writes it and export.json says so."""
-    from keras_attention import export
+    from keras_attention.formats import tflite
 
     export_dir = run_dir / "export"
     before = {p.name: p.read_bytes() for p in export_dir.iterdir() if p.is_file()}
-    convert = export.convert_tflite
+    convert = tflite.convert_tflite
 
     def blank_calibration(model, mode="float32", representative_inputs=None):
         if representative_inputs is not None:
             representative_inputs = [np.zeros_like(x) for x in representative_inputs]
         return convert(model, mode, representative_inputs)
 
-    monkeypatch.setattr(export, "convert_tflite", blank_calibration)
+    monkeypatch.setattr(tflite, "convert_tflite", blank_calibration)
     argv = ["export", str(run_dir), "--formats", "tflite", "--modes", "full_int8"]
     assert cli.main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()

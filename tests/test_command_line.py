@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from keras_attention import catalog, cli, config, data
+from keras_attention.cli import options, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "keras-attention")
@@ -185,10 +186,10 @@ def test_searches_the_model_cannot_run_are_refused_before_they_start(capsys):
 
 
 def test_the_default_folders_of_compare_tune_and_reproduce_are_named_too():
-    assert cli._default_folder("compare", "digits", "cifar_resnet20") == os.path.join(
+    assert options._default_folder("compare", "digits", "cifar_resnet20") == os.path.join(
         "runs", "compare-digits-cifar_resnet20"
     )
-    assert cli._default_folder("tune", "dir:/data/pets/", "resnet18") == os.path.join(
+    assert options._default_folder("tune", "dir:/data/pets/", "resnet18") == os.path.join(
         "runs", "tune-pets-resnet18"
     )
 
@@ -366,7 +367,7 @@ def test_list_models_gives_the_naming_rule(capsys):
 
 def test_train_help_shows_every_default(capsys):
     with pytest.raises(SystemExit):
-        cli.train_parser().parse_args(["--help"])
+        train.train_parser().parse_args(["--help"])
     text = "".join(capsys.readouterr().out.split())  # wherever argparse wraps the lines
     assert "(defaultruns/DATASET-MODEL-ATTENTION," in text
     assert "--seedSEEDseedstheinitialweights" in text and "(default0;" in text

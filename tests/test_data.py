@@ -7,6 +7,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from keras_attention import data, recipes
+from keras_attention.training.data import image_folders
 
 
 def _first_batch(dataset):
@@ -261,7 +262,7 @@ def test_hidden_folders_are_ignored_and_skipped_files_counted(tmp_path):
 
 def test_checking_a_large_folder_reports_how_far_it_is(tmp_path, monkeypatch):
     _write_images(tmp_path / "images")
-    monkeypatch.setattr(data, "CHECK_LOG_SECONDS", -1.0)  # a line after every image here
+    monkeypatch.setattr(image_folders, "CHECK_LOG_SECONDS", -1.0)  # a line after every image here
     lines = []
     data.load(f"dir:{tmp_path / 'images'}", image_size=16, log=lines.append)
     checks = [line for line in lines if line.startswith("checking the images of")]

@@ -6,7 +6,6 @@ pages, a missing anchor, a `:::` reference to a name that does not exist, a docs
 cannot parse. The site is built once per test session into a temporary folder.
 """
 
-import ast
 import glob
 import importlib
 import os
@@ -22,19 +21,20 @@ DOCS = os.path.join(ROOT, "docs")
 API = os.path.join(DOCS, "api")
 
 
-def submodules():
-    """`keras_attention._SUBMODULES`, read from the source: the public modules."""
-    with open(os.path.join(ROOT, "keras_attention", "__init__.py")) as handle:
-        tree = ast.parse(handle.read())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            getattr(t, "id", None) == "_SUBMODULES" for t in node.targets
-        ):
-            return tuple(ast.literal_eval(node.value))
-    raise AssertionError("keras_attention/__init__.py defines no _SUBMODULES")
-
-
-MODULES = submodules()
+# The folders of the package, one API page each (docs/api/FOLDER.md); the root's modules
+# (`errors`, `keras_fixes`) are on the package's page.
+FOLDERS = (
+    "catalog",
+    "io",
+    "layers",
+    "models",
+    "pretrained",
+    "explore",
+    "formats",
+    "training",
+    "export",
+    "cli",
+)
 
 
 @pytest.fixture(scope="module")
@@ -122,45 +122,74 @@ def test_all_of_layers_and_models_is_what_the_docs_check(module, package):
     assert sorted(package[module].exports) == sorted(imported.__all__)
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_every_public_name_has_a_docstring_and_is_rendered(module, package, site):
-    page = os.path.join(API, f"{module}.md")
-    assert os.path.exists(page), f"keras_attention.{module} has no API page (docs/api/)"
+def documented_units(module):
+    """The modules whose public names a folder's page renders: a package with `__all__` (the
+    layers, the models) stands for its modules; any other package is documented module by
+    module, its sub-packages too."""
+    if module.exports is not None:
+        return [module]
+    units = [module]
+    for name, member in sorted(module.modules.items()):
+        if not name.startswith("_") and not member.is_alias:
+            units += documented_units(member)
+    return units
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_every_public_name_has_a_docstring_and_is_rendered(folder, package, site):
+    page = os.path.join(API, f"{folder}.md")
+    assert os.path.exists(page), f"keras_attention.{folder} has no API page (docs/api/)"
     with open(page) as handle:
-        assert f"::: keras_attention.{module}" in handle.read()
-    griffe_module = package[module]
-    assert griffe_module.docstring and griffe_module.docstring.value.strip(), module
-    with open(os.path.join(site[0], "api", module, "index.html")) as handle:
+        text = handle.read()
+    with open(os.path.join(site[0], "api", folder, "index.html")) as handle:
         html = handle.read()
     anchors = set(re.findall(r'id="(keras_attention\.[\w.]+)"', html))
-    names = public_names(griffe_module)
-    assert names, module
-    undocumented, unrendered = [], []
-    for name in names:
-        member = griffe_module[name]
-        if member.is_module and name in member.members:
-            # griffe takes `models.resnet` for the module `models/resnet.py`; the package
-            # exports the function `resnet` of that module.
-            member = member[name]
-        docstring = member.docstring.value.strip() if member.docstring else ""
-        if not docstring:
-            undocumented.append(name)
-        # Rendered at its public path, or at its defining module's path where griffe takes the
-        # name for a submodule's (`layers.batch_normalization`, the function and the module).
-        if not any(
-            a == f"keras_attention.{module}.{name}" or a.endswith(f".{name}.{name}")
-            for a in anchors
-        ):
-            unrendered.append(name)
-    assert not undocumented, f"keras_attention.{module}: no docstring: {undocumented}"
-    assert not unrendered, f"keras_attention.{module}: not on docs/api/{module}.md: {unrendered}"
+    undocumented, unrendered, missing = [], [], []
+    for unit in documented_units(package[folder]):
+        assert unit.docstring and unit.docstring.value.strip(), unit.path
+        if f"::: {unit.path}\n" not in text:
+            missing.append(unit.path)
+            continue
+        for name in public_names(unit):
+            member = unit[name]
+            if member.is_module and name in member.members:
+                # griffe takes `models.resnet` for the module `models/resnet.py`; the package
+                # exports the function `resnet` of that module.
+                member = member[name]
+            docstring = member.docstring.value.strip() if member.docstring else ""
+            if not docstring:
+                undocumented.append(f"{unit.path}.{name}")
+            # Rendered at its public path, or at its defining module's path where griffe takes
+            # the name for a submodule's (`layers.batch_normalization`, function and module).
+            if not any(
+                a == f"{unit.path}.{name}" or a.endswith(f".{name}.{name}") for a in anchors
+            ):
+                unrendered.append(f"{unit.path}.{name}")
+    assert not missing, f"docs/api/{folder}.md lacks ::: for {missing}"
+    assert not undocumented, f"no docstring: {undocumented}"
+    assert not unrendered, f"not on docs/api/{folder}.md: {unrendered}"
+
+
+def test_every_folder_has_a_page():
+    folders = sorted(
+        name
+        for name in os.listdir(os.path.join(ROOT, "keras_attention"))
+        if not name.startswith("_")
+        and os.path.exists(os.path.join(ROOT, "keras_attention", name, "__init__.py"))
+    )
+    assert folders == sorted(FOLDERS)
 
 
 def test_the_top_level_names_are_documented(package, site):
     with open(os.path.join(site[0], "api", "package", "index.html")) as handle:
         html = handle.read()
     assert 'id="keras_attention.register"' in html
-    for target in ("profiling.profile", "profiling.Profile", "runs.load_run"):
+    for target in (
+        "explore.profiling.profile",
+        "explore.profiling.Profile",
+        "export.runs.load_run",
+        "pretrained.presets.from_preset",
+    ):
         assert f"#keras_attention.{target}" in html, target
     assert package["register"].docstring.value.strip()
 

@@ -27,7 +27,10 @@ def wheel(tmp_path_factory):
 def test_wheel_has_a_free_name_a_command_and_a_license(wheel):
     assert wheel.name.startswith("keras_cnn_attention-")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "keras_attention/__main__.py" in names and "keras_attention/cli.py" in names
+    assert "keras_attention/__main__.py" in names and "keras_attention/cli/startup.py" in names
+    # every folder of the layout and the data files travel; the flat layout's names too
+    for name in ("pretrained/presets.json", "training/data/sources.py", "_moved/config.py"):
+        assert f"keras_attention/{name}" in names, name
     assert "keras_attention/py.typed" in names
     assert any(n.endswith("licenses/LICENSE") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

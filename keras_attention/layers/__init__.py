@@ -1,4 +1,9 @@
-"""Attention blocks as Keras layers, and the registry that names them."""
+"""The attention blocks as Keras layers (one class per file), the pooling, excitation and
+normalisation code they share, and the registry that names them (`registry`).
+
+Floor 1: imports floor 0 (`catalog`, `errors`), Keras and NumPy only, and computes with
+`keras.ops`, so every block runs on every Keras backend.
+"""
 
 from keras_attention.layers import registry
 from keras_attention.layers.auxiliary_classifier import AuxiliaryClassifier

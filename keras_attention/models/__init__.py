@@ -1,4 +1,12 @@
-"""Backbones of the papers with an `attention=` choice, and attention for existing models."""
+"""Backbones of the papers and the families where attention lives (ResNet, ResNeXt, MobileNetV2
+and V3, EfficientNet, RegNetY), each with an `attention=` choice, and attention for existing
+models (`attach_attention`, `replace_attention`, `pyramid_outputs`).
+
+Floor 2: imports floors 0 and 1 (`catalog`, `layers`) and Keras only. Pretrained networks are
+`keras_attention.pretrained`'s (`keras_attention.from_preset`).
+"""
+
+import importlib
 
 from keras_attention.models.attach import attach_attention, replace_attention, residual_adds
 from keras_attention.models.common import AttentionSpec
@@ -14,7 +22,6 @@ from keras_attention.models.se_resnet import (
     cifar_se_resnet,
     inference_model,
 )
-from keras_attention.presets import from_preset
 
 __all__ = [
     "AttentionSpec",
@@ -26,7 +33,6 @@ __all__ = [
     "cifar_se_resnet",
     "efficientnet",
     "feature_extractor",
-    "from_preset",
     "inference_model",
     "mobilenet_v2",
     "mobilenet_v3",
@@ -37,3 +43,12 @@ __all__ = [
     "resnet",
     "resnext",
 ]
+
+
+def __getattr__(name):
+    """`models.from_preset`: `keras_attention.from_preset`, looked up on first use."""
+    # `models.from_preset` was this package's name before `pretrained/` held it; it is looked
+    # up on use, so that `models` imports nothing of the floors above it.
+    if name == "from_preset":
+        return importlib.import_module("keras_attention.pretrained.presets").from_preset
+    raise AttributeError(f"module 'keras_attention.models' has no attribute {name!r}")

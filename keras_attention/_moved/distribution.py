@@ -1,0 +1,8 @@
+"""`keras_attention.distribution`: the flat layout's name of
+`keras_attention.training.distribution`.
+"""
+
+import importlib
+import sys
+
+sys.modules[__name__] = importlib.import_module("keras_attention.training.distribution")

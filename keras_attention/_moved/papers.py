@@ -1,0 +1,6 @@
+"""`keras_attention.papers`, the flat layout's name of `keras_attention.training.papers`."""
+
+import importlib
+import sys
+
+sys.modules[__name__] = importlib.import_module("keras_attention.training.papers")
