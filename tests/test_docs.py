@@ -93,6 +93,8 @@ def public_names(module):
     mkdocstrings renders)."""
     names = []
     for name, member in module.members.items():
+        if name.startswith("__"):
+            continue  # a module's `__getattr__` (names imported on first use) is no API name
         if module.exports is not None:
             if name in module.exports:
                 names.append(name)
