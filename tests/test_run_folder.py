@@ -18,12 +18,12 @@ import time
 import keras
 import numpy as np
 import pytest
+from keras_attention.config import TrainConfig
 from PIL import Image
 
-from keras_attention import callbacks, cli, export, run_folder, training
-from keras_attention.config import TrainConfig
+from keras_attention import callbacks, cli, run_folder, training
 from keras_attention.errors import ConfigError, RunError
-from keras_attention.training import train
+from keras_attention.training import loop, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.slow
@@ -67,7 +67,7 @@ def interrupted_run(tmp_path_factory):
     backup, history and best model are there; model.tflite and metrics.json are not."""
     run_dir = tmp_path_factory.mktemp("interrupted") / "run"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(export, "export_tflite", _kill)
+        patch.setattr(loop, "export_tflite", _kill)
         with pytest.raises(_Killed):
             train(_config(run_dir))
     assert (run_dir / "backup" / "latest.json").exists()
@@ -221,7 +221,7 @@ def test_a_resume_on_an_image_folder_that_changed_is_refused(tmp_path):
     _images(images, 12)
     config = _config(tmp_path / "run", dataset=f"dir:{images}", image_size=8, batch_size=4)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(export, "export_tflite", _kill)
+        patch.setattr(loop, "export_tflite", _kill)
         with pytest.raises(_Killed):
             train(config)
     _images(images, 12, start=12)  # the folder doubled

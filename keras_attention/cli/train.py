@@ -200,13 +200,14 @@ def train_command(argv):
     if args.from_search:
         config = _from_search(args.from_search, config, argv)
     config = _validated(config)
-    from keras_attention.training.config import check_configuration
+    from keras_attention.training.config import check_configuration, resolve
 
     try:
         _check_folders(config)
         run_folder.check_writable(config.run_dir())  # refused before TensorFlow loads
+        plan = resolve(config)  # once: the folder's check and the run use the same plan
         if not config.overwrite:
-            check_configuration(config.run_dir(), config)
+            check_configuration(config.run_dir(), plan)
     except ConfigError as error:
         raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
     tf = load_tensorflow("train", args.verbose)
@@ -218,7 +219,7 @@ def train_command(argv):
     from keras_attention.training.loop import train
 
     try:
-        metrics = train(config, log=print)
+        metrics = train(plan, log=print)
     except ConfigError as error:
         raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
     if metrics.get("already_complete"):

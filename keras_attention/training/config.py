@@ -164,17 +164,20 @@ def recorded_values(record):
         return {k: v for k, v in recorded.items() if k not in NOT_IDENTITY}
 
 
-def check_configuration(folder, config):
+def check_configuration(folder, run):
     """Raises `ConfigError` when `folder` holds a run (finished or not) whose effective values
-    differ from `config`'s; returns its `run.json` record (None when there is none)."""
+    differ from those of `run` (a `RunPlan`, or a `TrainConfig` to resolve); returns its
+    `run.json` record (None when there is none)."""
     from keras_attention.io import run_folder
 
+    plan = planned(run)
+    config = plan.config
     if not isinstance(folder, run_folder.RunFolder):
         folder = run_folder.RunFolder(folder)
     record = folder.read_json(run_folder.RUN_RECORD)
     recorded = record if record is not None else folder.read_json(run_folder.METRICS)
     if recorded is not None:
-        theirs, mine = recorded_values(recorded), effective_values(config)
+        theirs, mine = recorded_values(recorded), plan.effective_values()
         if config.dataset.startswith("dir:") and mine.get("image_size") is None:
             # A folder's default size is its images' own, which the data's fingerprint checks.
             mine["image_size"] = theirs.get("image_size")
@@ -213,26 +216,15 @@ DEFAULT_IMAGE_SIZES = {
 
 
 def effective_values(config):
-    """What a run of `config` computes with, as JSON-like values: the configuration with every
-    default filled in (the recipe's epochs, batch size, learning rate at that batch size,
-    BatchNorm and SPEM alpha, the loss weights, the data set's image size), less the settings
-    that change nothing (`NOT_IDENTITY`). Two configurations with the same effective values
-    are the same run, however they were written."""
-    plan = resolve(config)
-    values = {k: v for k, v in config.to_dict().items() if k not in NOT_IDENTITY}
-    values["epochs"] = plan.epochs
-    values["batch_size"] = plan.batch_size
-    values["learning_rate"] = plan.recipe.scaled_learning_rate(plan.batch_size)
-    if values["image_size"] is None:
-        values["image_size"] = DEFAULT_IMAGE_SIZES.get(config.dataset)
-    arguments = dict(plan.model_arguments)
-    values["attention_kwargs"] = dict(arguments.pop("attention_kwargs") or {})
-    values["model_kwargs"] = {k: v for k, v in arguments.items() if k != "attention"}
-    values["aux_loss_weights"] = plan.loss_weights
-    values["attention"] = config.attention
-    from keras_attention.io.run_folder import jsonable
+    """What a run of `config` computes with (`RunPlan.effective_values` of `resolve(config)`).
+    Two configurations with the same effective values are the same run, however they were
+    written."""
+    return resolve(config).effective_values()
 
-    return jsonable(values)
+
+def planned(run):
+    """The `RunPlan` of `run`: a `RunPlan` as it is, a `TrainConfig` resolved (`resolve`)."""
+    return run if isinstance(run, RunPlan) else resolve(run)
 
 
 def differences(recorded, current):
@@ -260,6 +252,27 @@ class RunPlan:
     batch_size: int
     model_arguments: dict
     loss_weights: dict = None
+
+    def effective_values(self):
+        """What the run computes with, as JSON-like values: the configuration with every
+        default filled in (the recipe's epochs, batch size, learning rate at that batch size,
+        BatchNorm and SPEM alpha, the loss weights, the data set's image size), less the
+        settings that change nothing (`NOT_IDENTITY`)."""
+        from keras_attention.io.run_folder import jsonable
+
+        config = self.config
+        values = {k: v for k, v in config.to_dict().items() if k not in NOT_IDENTITY}
+        values["epochs"] = self.epochs
+        values["batch_size"] = self.batch_size
+        values["learning_rate"] = self.recipe.scaled_learning_rate(self.batch_size)
+        if values["image_size"] is None:
+            values["image_size"] = DEFAULT_IMAGE_SIZES.get(config.dataset)
+        arguments = dict(self.model_arguments)
+        values["attention_kwargs"] = dict(arguments.pop("attention_kwargs") or {})
+        values["model_kwargs"] = {k: v for k, v in arguments.items() if k != "attention"}
+        values["aux_loss_weights"] = self.loss_weights
+        values["attention"] = config.attention
+        return jsonable(values)
 
     def load_data(self, log=None, dataset=None):
         """The run's data splits (`keras_attention.data.load` with the configuration's data

@@ -48,6 +48,7 @@ from keras_attention.training.config import (  # noqa: F401 - part of this modul
     TrainConfig,
     check_configuration,
     effective_values,
+    planned,
     recorded_values,
     resolve,
 )
@@ -77,15 +78,16 @@ def plot_history(history, path):
     run_folder.write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100))
 
 
-def finished_run(run_dir, config):
-    """The recorded metrics of a complete run of `config` in `run_dir`, or None.
+def finished_run(run_dir, run):
+    """The recorded metrics of a complete run of `run` (a `RunPlan`, or a `TrainConfig` to
+    resolve) in `run_dir`, or None.
 
     Raises `ConfigError` when `run_dir` holds a run of another configuration, and `RunError`
     when a file of a complete run is missing or differs from the checksum `metrics.json`
     records.
     """
     folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
-    check_configuration(folder, config)
+    check_configuration(folder, run)
     metrics = folder.read_json(METRICS)
     if metrics is not None:
         folder.verify(metrics)
@@ -123,7 +125,9 @@ def train(config, log=None, callbacks=()):
     """Runs, resumes or reports one training run and returns its metrics.
 
     Args:
-        config: a `TrainConfig`.
+        config: a `TrainConfig`, or the `RunPlan` it resolves to (`config.resolve`: the
+            command line resolves a configuration once, checks the folder with it and trains
+            it).
         log: a function given one line of text at a time (`print` on the command line); None
             is silent.
         callbacks: further Keras callbacks for `fit` (they run before the epoch's commit).
@@ -138,18 +142,19 @@ def train(config, log=None, callbacks=()):
         RunError: the folder is in use, a file it relies on is damaged, the disk is full, the
             loss stopped being finite or the data changed since the run started.
     """
+    plan = planned(config)
     policy = keras.config.dtype_policy()
-    if config.mixed_precision:
+    if plan.config.mixed_precision:
         keras.config.set_dtype_policy("mixed_float16")
     try:
-        return _train(config, log or (lambda line: None), list(callbacks))
+        return _train(plan, log or (lambda line: None), list(callbacks))
     finally:
         keras.config.set_dtype_policy(policy)
 
 
-def _train(config, log, extra_callbacks):
+def _train(plan, log, extra_callbacks):
     started = time.perf_counter()
-    plan = resolve(config)
+    config = plan.config
     seed_everything(config.seed)
     strategy = distribution.make_strategy(config.strategy)
     run_dir = config.run_dir()
@@ -160,7 +165,7 @@ def _train(config, log, extra_callbacks):
         run_folder.remove_temporaries(folder.directory)  # what a kill mid-write left
         if config.overwrite:
             folder.clear()
-        finished = finished_run(folder, config)
+        finished = finished_run(folder, plan)
         if finished is not None:
             folder.remove_backup()  # a kill after metrics.json may have left it
             log(
@@ -197,11 +202,12 @@ def _run(plan, strategy, folder, log, started, extra_callbacks):
     )
     if distribution.is_multiworker(strategy):
         distribution.work_around_multiworker(model, strategy, next(iter(test_data)))
+    effective = plan.effective_values()
     if record is None:
-        effective = effective_values(config)
-        if effective["image_size"] is None:  # a dir: folder's own size
-            effective["image_size"] = int(info.image_shape[0])
-        record = {"config": config.to_dict(), "effective": effective, "data": info.fingerprint}
+        recorded = dict(effective)
+        if recorded["image_size"] is None:  # a dir: folder's own size
+            recorded["image_size"] = int(info.image_shape[0])
+        record = {"config": config.to_dict(), "effective": recorded, "data": info.fingerprint}
         if getattr(model, "weight_sources", None):  # a preset: which weights it gave
             record["weights"] = model.weight_sources
         folder.write_json(RUN_RECORD, record)
@@ -261,7 +267,7 @@ def _run(plan, strategy, folder, log, started, extra_callbacks):
         "epochs_completed": len(commit.rows),
         "best_validation": commit.best["value"] if commit.best else None,
         "config": config.to_dict(),
-        "effective": effective_values(config),
+        "effective": effective,
         "recipe": plan.recipe.to_dict(),
         "data": info.to_dict(),
         "files": folder.checksums(),

@@ -23,7 +23,6 @@ from keras_attention.io import progress, run_folder
 from keras_attention.training import assembly
 from keras_attention.training.config import (
     TrainConfig,
-    effective_values,
     resolve,
     with_hyperparameters,
 )
@@ -335,7 +334,7 @@ def search_record(hypermodel, tuner, objective_name, tuner_kwargs):
     return run_folder.jsonable(
         {
             "config": run_folder.jsonable(hypermodel.config.to_dict()),
-            "effective": effective_values(hypermodel.config),
+            "effective": hypermodel.plan.effective_values(),
             "tuner": tuner,
             "objective": objective_name,
             "fixed": hypermodel.fixed,
