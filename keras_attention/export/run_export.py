@@ -223,7 +223,8 @@ def _export_run(
     folder, record, directory, modes, calibration_samples, parity_samples, log, formats, report
 ):
     from keras_attention import models
-    from keras_attention.training import data, progress
+    from keras_attention.io import progress
+    from keras_attention.training import data
     from keras_attention.training.config import from_record, resolve
 
     run_dir = folder.directory
