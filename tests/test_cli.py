@@ -137,7 +137,8 @@ splits = data.load("digits", 16, validation_split=0.1)
 batches = data.pipeline(splits.test, splits.info, "digits", False, 64)
 for name in ("model.keras", "best.keras"):
     model = keras.models.load_model({str(run_dir)!r} + "/" + name)
-    assert type(model.optimizer).__module__ == "keras_attention.training.optimizers", model.optimizer
+    module = type(model.optimizer).__module__
+    assert module == "keras_attention.training.optimizers", module
     correct = sum(int(np.sum(np.argmax(model.predict(x, verbose=0), -1) == np.argmax(y, -1)))
                   for x, y in batches)
     print(name, correct / 360)

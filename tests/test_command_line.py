@@ -186,10 +186,10 @@ def test_searches_the_model_cannot_run_are_refused_before_they_start(capsys):
 
 
 def test_the_default_folders_of_compare_tune_and_reproduce_are_named_too():
-    assert options._default_folder("compare", "digits", "cifar_resnet20") == os.path.join(
+    assert options.default_folder("compare", "digits", "cifar_resnet20") == os.path.join(
         "runs", "compare-digits-cifar_resnet20"
     )
-    assert options._default_folder("tune", "dir:/data/pets/", "resnet18") == os.path.join(
+    assert options.default_folder("tune", "dir:/data/pets/", "resnet18") == os.path.join(
         "runs", "tune-pets-resnet18"
     )
 

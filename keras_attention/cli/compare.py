@@ -6,13 +6,13 @@ from keras_attention.cli.options import (
     PROG,
     Parser,
     UsageError,
-    _as_option,
-    _default_folder,
-    _number_list,
-    _overrides,
-    _quick_run_options,
+    as_option,
+    default_folder,
     keyword_arguments,
     load_tensorflow,
+    number_list_type,
+    overrides_of,
+    quick_run_options,
 )
 
 
@@ -32,7 +32,7 @@ def compare_parser():
     p.add_argument("--model", default="cifar_resnet20", help="a model name (default %(default)s)")
     p.add_argument(
         "--blocks",
-        type=_number_list(str, "block names"),
+        type=number_list_type(str, "block names"),
         default=("se", "ssa", "spem", "eca"),
         help=f"comma-separated, from {', '.join(catalog.BLOCKS)} (default se,ssa,spem,eca)",
     )
@@ -48,7 +48,7 @@ def compare_parser():
         "--output-dir",
         help="default runs/compare-DATASET-MODEL, e.g. runs/compare-digits-cifar_resnet20",
     )
-    _quick_run_options(p)
+    quick_run_options(p)
     return p
 
 
@@ -60,8 +60,8 @@ def compare_command(argv):
     from keras_attention.training.config import TrainConfig
 
     args = compare_parser().parse_args(argv)
-    args.output_dir = args.output_dir or _default_folder("compare", args.dataset, args.model)
-    overrides = {k: v for k, v in _overrides(args).items() if v is not None}
+    args.output_dir = args.output_dir or default_folder("compare", args.dataset, args.model)
+    overrides = {k: v for k, v in overrides_of(args).items() if v is not None}
     try:
         catalog.parse_model(args.model)
         for block in args.blocks:
@@ -79,7 +79,7 @@ def compare_command(argv):
             **overrides,
         ).validate()
     except ValueError as error:
-        raise UsageError(f"{PROG} compare: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} compare: error: {as_option(error)}") from error
     load_tensorflow("compare", args.verbose)
     from keras_attention.errors import ConfigError
     from keras_attention.training import comparison
@@ -98,7 +98,7 @@ def compare_command(argv):
             **overrides,
         )
     except ConfigError as error:
-        raise UsageError(f"{PROG} compare: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} compare: error: {as_option(error)}") from error
     print(comparison.markdown(comparison.table_rows(results)))
     print(f"results in {args.output_dir}: results.md, results.csv, results.json, results.png")
     return 0

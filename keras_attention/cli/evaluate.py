@@ -6,9 +6,9 @@ from keras_attention.cli.options import (
     PROG,
     Parser,
     UsageError,
-    _as_option,
-    _run_folder_of,
+    as_option,
     load_tensorflow,
+    run_folder_of,
 )
 
 
@@ -36,12 +36,12 @@ def evaluate_command(argv, out=print):
     from keras_attention import catalog
 
     args = evaluate_parser().parse_args(argv)
-    _run_folder_of(args.run, "evaluate")
+    run_folder_of(args.run, "evaluate")
     try:
         if args.dataset:
             catalog.check_dataset(args.dataset)
     except ValueError as error:
-        raise UsageError(f"{PROG} evaluate: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} evaluate: error: {as_option(error)}") from error
     load_tensorflow("evaluate", args.verbose)
     from keras_attention.errors import ConfigError
     from keras_attention.export import runs
@@ -50,7 +50,7 @@ def evaluate_command(argv, out=print):
         run = runs.load_run(args.run)
         result = runs.evaluate(run, args.dataset, args.split, log=out)
     except ConfigError as error:
-        raise UsageError(f"{PROG} evaluate: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} evaluate: error: {as_option(error)}") from error
     out(
         f"{result['split']} accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} on "
         f"{result['images']:,} images of {result['dataset']}"

@@ -46,7 +46,9 @@ class Parser(argparse.ArgumentParser):
         return super()._check_value(action, value)
 
 
-def _integer(minimum, what):
+def integer_type(minimum, what):
+    """An argparse type: an integer of at least `minimum`, else a usage error naming `what`."""
+
     def parse(text):
         try:
             value = int(text)
@@ -59,8 +61,8 @@ def _integer(minimum, what):
     return parse
 
 
-positive_int = _integer(1, "a positive integer")
-non_negative_int = _integer(0, "an integer >= 0")
+positive_int = integer_type(1, "a positive integer")
+non_negative_int = integer_type(0, "an integer >= 0")
 
 
 def positive_float(text):
@@ -96,7 +98,9 @@ def fraction(text):
     return value
 
 
-def _number_list(kind, what):
+def number_list_type(kind, what):
+    """An argparse type: comma-separated numbers of `kind`, else a usage error naming `what`."""
+
     def parse(text):
         try:
             values = tuple(kind(v) for v in text.split(",") if v.strip())
@@ -201,7 +205,7 @@ def progress_mode(value):
     return 1 if sys.stdout.isatty() else 2
 
 
-def _as_option(message):
+def as_option(message):
     """`"epochs: expected ..."` -> `"--epochs: expected ..."`: name the command-line option."""
     field, sep, rest = str(message).partition(": ")
     if sep and field.isidentifier():
@@ -209,14 +213,16 @@ def _as_option(message):
     return str(message)
 
 
-def _validated(config):
+def validated(config):
+    """`config`, checked (`TrainConfig.validate`); a bad setting is a usage error naming the
+    option."""
     try:
         return config.validate()
     except ValueError as error:
-        raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} train: error: {as_option(error)}") from error
 
 
-def _run_folder_of(path, command, format="keras"):
+def run_folder_of(path, command, format="keras"):
     """A finished run's folder or its export, checked before TensorFlow loads: the folder,
     its record, and the file of `format`."""
     from keras_attention import catalog
@@ -238,7 +244,7 @@ def _run_folder_of(path, command, format="keras"):
             )
 
 
-def _quick_run_options(p):
+def quick_run_options(p):
     """Options that shorten the runs of compare and reproduce."""
     p.add_argument("--epochs", type=positive_int, help="default: the recipe's")
     p.add_argument("--batch-size", type=positive_int, help="default: the recipe's")
@@ -259,7 +265,9 @@ def _quick_run_options(p):
     p.add_argument("--verbose", action="store_true", help="TensorFlow's start-up logs too")
 
 
-def _overrides(args):
+def overrides_of(args):
+    """The quick-run options given on the command line (epochs, batch size, ...) as
+    configuration overrides."""
     return {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -270,7 +278,7 @@ def _overrides(args):
     }
 
 
-def _default_folder(kind, *names):
+def default_folder(kind, *names):
     """`runs/compare-digits-cifar_resnet20`: the command and what it runs on, so that other
     models or data sets do not share a folder."""
     parts = [

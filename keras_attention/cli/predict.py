@@ -6,10 +6,10 @@ from keras_attention.cli.options import (
     PROG,
     Parser,
     UsageError,
-    _as_option,
-    _run_folder_of,
+    as_option,
     load_tensorflow,
     positive_int,
+    run_folder_of,
 )
 
 
@@ -42,7 +42,7 @@ def predict_command(argv, out=print):
     """Runs `keras-attention predict` with `argv`, the arguments after the command's name (its
     report through `out`); returns the exit status."""
     args = predict_parser().parse_args(argv)
-    _run_folder_of(args.run, "predict", args.format)
+    run_folder_of(args.run, "predict", args.format)
     missing = [image for image in args.images if not os.path.isfile(image)]
     if missing:
         raise UsageError(f"{PROG} predict: error: images: {missing[0]!r} does not exist")
@@ -54,7 +54,7 @@ def predict_command(argv, out=print):
         run = load_run(args.run)
         results = run.predict(args.images, args.top_k, args.format)
     except ConfigError as error:
-        raise UsageError(f"{PROG} predict: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} predict: error: {as_option(error)}") from error
     for path, classes in zip(args.images, results, strict=True):
         out(f"{path}: " + ", ".join(f"{label} ({p:.3f})" for label, p in classes))
     return 0

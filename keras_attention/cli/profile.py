@@ -6,10 +6,10 @@ from keras_attention.cli.options import (
     PROG,
     Parser,
     UsageError,
-    _as_option,
-    _number_list,
+    as_option,
     keyword_arguments,
     load_tensorflow,
+    number_list_type,
     positive_int,
 )
 
@@ -40,7 +40,7 @@ def profile_parser():
     p.add_argument("--channels", type=positive_int, default=3)
     p.add_argument(
         "--aux-positions",
-        type=_number_list(int, "stages"),
+        type=number_list_type(int, "stages"),
         default=(),
         help="cifar_se_resnet: auxiliary classifiers after these stages (SE-R)",
     )
@@ -65,7 +65,7 @@ def profile_command(argv, out=print):
                 f"models, not of {args.model!r}"
             )
     except ValueError as error:
-        raise UsageError(f"{PROG} profile: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} profile: error: {as_option(error)}") from error
     cifar = family in ("cifar_resnet", "preact_resnet", "cifar_se_resnet")
     size = args.image_size or (32 if cifar else 224)
     classes = args.num_classes or (10 if cifar else 1000)
@@ -87,7 +87,7 @@ def profile_command(argv, out=print):
         if len(model.outputs) > 1:
             model = ka.models.inference_model(model)
     except ValueError as error:
-        raise UsageError(f"{PROG} profile: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} profile: error: {as_option(error)}") from error
     report = ka.profile(model)
     if args.totals:
         out(

@@ -8,11 +8,11 @@ from keras_attention.cli.options import (
     PROG,
     Parser,
     UsageError,
-    _as_option,
-    _number_list,
-    _overrides,
-    _quick_run_options,
+    as_option,
     load_tensorflow,
+    number_list_type,
+    overrides_of,
+    quick_run_options,
 )
 
 
@@ -35,7 +35,7 @@ def reproduce_parser():
         help="build every row and print parameters and MACs against the paper's; no training",
     )
     p.add_argument(
-        "--rows", type=_number_list(str, "row names"), help="only these rows (see --list)"
+        "--rows", type=number_list_type(str, "row names"), help="only these rows (see --list)"
     )
     p.add_argument(
         "--dataset", help="train on this data set instead of the rows' (e.g. digits, offline)"
@@ -43,7 +43,7 @@ def reproduce_parser():
     p.add_argument(
         "--output-dir", help="default runs/reproduce/TABLE, or runs/reproduce/TABLE-DATASET"
     )
-    _quick_run_options(p)
+    quick_run_options(p)
     return p
 
 
@@ -69,7 +69,7 @@ def reproduce_command(argv, out=print):
         if args.dataset:
             catalog.check_dataset(args.dataset)
     except ValueError as error:
-        raise UsageError(f"{PROG} reproduce: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} reproduce: error: {as_option(error)}") from error
     if not args.output_dir:
         name = table.name  # runs/reproduce/spem_table1, or .../spem_table1-digits
         if args.dataset:
@@ -91,10 +91,10 @@ def reproduce_command(argv, out=print):
             output_dir=args.output_dir,
             progress=args.progress,
             dataset=args.dataset,
-            **_overrides(args),
+            **overrides_of(args),
         )
     except ConfigError as error:
-        raise UsageError(f"{PROG} reproduce: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} reproduce: error: {as_option(error)}") from error
     out(f"{table.title}")
     out(comparison.markdown(comparison.table_rows(results)))
     out(f"results in {args.output_dir}: results.md, results.csv, results.json, results.png")

@@ -16,7 +16,7 @@ from keras_attention.cli.options import (
     PROG,
     Parser,
     UsageError,
-    _as_option,
+    as_option,
 )
 from keras_attention.cli.predict import predict_command
 from keras_attention.cli.profile import profile_command
@@ -107,7 +107,7 @@ def main(argv=None):
         from keras_attention.errors import ConfigError, DataError, RunError
 
         if isinstance(error, ConfigError):
-            print(f"{PROG}: error: {_as_option(error)}".splitlines()[0], file=sys.stderr)
+            print(f"{PROG}: error: {as_option(error)}".splitlines()[0], file=sys.stderr)
             return 2
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
             from keras_attention.io.run_folder import write_error

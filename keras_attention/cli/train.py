@@ -8,20 +8,22 @@ from keras_attention.cli.options import (
     PROG,
     Parser,
     UsageError,
-    _as_option,
-    _number_list,
-    _validated,
+    as_option,
     fraction,
     keyword_arguments,
     load_tensorflow,
     non_negative_int,
+    number_list_type,
     positive_float,
     positive_int,
     progress_mode,
+    validated,
 )
 
 
-def _common_training_options(p):
+def training_options(p):
+    """Adds the options that describe a run (model, block, data, recipe, ...) to `p`: train's
+    and tune's."""
     from keras_attention import catalog
     from keras_attention.training import recipes
 
@@ -96,7 +98,7 @@ def train_parser(prog=f"{PROG} train"):
         description="Train a model with a named recipe; with no options, an SE-ResNet-20 on the "
         "bundled digits. Running the same command again resumes an interrupted run.",
     )
-    _common_training_options(p)
+    training_options(p)
     p.add_argument(
         "--attention",
         help=f"{', '.join(catalog.BLOCKS)} or none (default se; with --preset: none, and a "
@@ -118,7 +120,7 @@ def train_parser(prog=f"{PROG} train"):
     p.add_argument("--reduction", type=positive_int, help="reduction ratio of SE-style blocks")
     p.add_argument(
         "--aux-positions",
-        type=_number_list(int, "stages"),
+        type=number_list_type(int, "stages"),
         default=(),
         help="cifar_se_resnet: stages followed by an auxiliary classifier, e.g. 2,3 (SE-R)",
     )
@@ -129,7 +131,7 @@ def train_parser(prog=f"{PROG} train"):
     )
     p.add_argument(
         "--aux-loss-weights",
-        type=_number_list(float, "numbers"),
+        type=number_list_type(float, "numbers"),
         help="e.g. 0.3,0.3 (default: the paper's for the depth)",
     )
     p.add_argument(
@@ -199,17 +201,17 @@ def train_command(argv):
     config = config_from_options(args)
     if args.from_search:
         config = _from_search(args.from_search, config, argv)
-    config = _validated(config)
+    config = validated(config)
     from keras_attention.training.config import check_configuration, resolve
 
     try:
-        _check_folders(config)
+        check_folders(config)
         run_folder.check_writable(config.run_dir())  # refused before TensorFlow loads
         plan = resolve(config)  # once: the folder's check and the run use the same plan
         if not config.overwrite:
             check_configuration(config.run_dir(), plan)
     except ConfigError as error:
-        raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} train: error: {as_option(error)}") from error
     tf = load_tensorflow("train", args.verbose)
     if args.logical_cpus > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -221,7 +223,7 @@ def train_command(argv):
     try:
         metrics = train(plan, log=print)
     except ConfigError as error:
-        raise UsageError(f"{PROG} train: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} train: error: {as_option(error)}") from error
     if metrics.get("already_complete"):
         return 0
     print(
@@ -243,7 +245,7 @@ def _number(value, spec):
     return "-" if value is None else format(value, spec)
 
 
-def _check_folders(config):
+def check_folders(config):
     """The folders a configuration names exist (a `dir:` data set, the manual downloads)."""
     from keras_attention.errors import ConfigError
 

@@ -4,15 +4,15 @@ from keras_attention.cli.options import (
     PROG,
     Parser,
     UsageError,
-    _as_option,
-    _default_folder,
+    as_option,
     assignment,
+    default_folder,
     load_tensorflow,
     positive_int,
     progress_mode,
     scalar,
 )
-from keras_attention.cli.train import _check_folders, _common_training_options, config_from_options
+from keras_attention.cli.train import check_folders, config_from_options, training_options
 
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 
@@ -26,7 +26,7 @@ def tune_parser():
         "aux2_weight, aux_dropout, spem_alpha, learning_rate. Running the same command again "
         "continues an interrupted search.",
     )
-    _common_training_options(p)
+    training_options(p)
     p.set_defaults(model="cifar_se_resnet18")
     p._option_string_actions["--epochs"].help = "epochs of each trial (default 5)"
     p.add_argument("--tuner", default="random", choices=TUNERS)
@@ -82,7 +82,7 @@ def tune_command(argv):
     from keras_attention.training import recipes
 
     args = tune_parser().parse_args(argv)
-    args.output_dir = args.output_dir or _default_folder("tune", args.dataset, args.model)
+    args.output_dir = args.output_dir or default_folder("tune", args.dataset, args.model)
     try:
         catalog.parse_model(args.model)
         catalog.check_dataset(args.dataset)
@@ -124,10 +124,10 @@ def tune_command(argv):
                 catalog.check_hyperparameter_value(name, value, "--choices")
         args.epochs = args.epochs or 5  # per trial
         config = config_from_options(args).validate()
-        _check_folders(config)
+        check_folders(config)
         run_folder.check_writable(args.output_dir)
     except ValueError as error:
-        raise UsageError(f"{PROG} tune: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} tune: error: {as_option(error)}") from error
     load_tensorflow("tune", args.verbose)
     from keras_attention.errors import ConfigError
     from keras_attention.training import tuning
@@ -146,7 +146,7 @@ def tune_command(argv):
             overwrite=args.overwrite,
         )
     except ConfigError as error:
-        raise UsageError(f"{PROG} tune: error: {_as_option(error)}") from error
+        raise UsageError(f"{PROG} tune: error: {as_option(error)}") from error
     if tuner._is_worker():
         print(f"{tuner.tuner_id}: no trials left; the chief writes the results")
         return 0

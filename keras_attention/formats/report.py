@@ -33,7 +33,8 @@ class ExportReport:
         )
 
 
-def _size(path):
+def file_size(path):
+    """The size in bytes of a file, or of every file in a folder (a SavedModel)."""
     if os.path.isdir(path):
         return sum(
             os.path.getsize(os.path.join(root, name))
@@ -43,7 +44,9 @@ def _size(path):
     return os.path.getsize(path)
 
 
-def _single_output(model):
+def check_single_output(model):
+    """Raises `ValueError` for a model with more than one output: an exported model gives one
+    tensor."""
     if len(model.outputs) > 1:
         raise ValueError(
             f"Model '{model.name}' has outputs {model.output_names}; export its inference "

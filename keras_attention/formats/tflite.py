@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attention.catalog import TFLITE_MODES
-from keras_attention.formats.report import ExportReport, _single_output, reference_outputs
+from keras_attention.formats.report import ExportReport, check_single_output, reference_outputs
 from keras_attention.io import quiet, run_folder
 from keras_attention.layers.base import converter_form
 
@@ -114,7 +114,7 @@ def _tflite_converter(model, mode, representative_inputs=None):
     `convert_tflite`), from a SavedModel that lives while the context is open."""
     if mode not in TFLITE_MODES:
         raise ValueError(f"TFLite mode must be one of {TFLITE_MODES}, got {mode!r}.")
-    _single_output(model)
+    check_single_output(model)
     model = float32_copy(model)
     with tempfile.TemporaryDirectory() as directory:
         # The blocks trace their LiteRT form: no branch, XNNPACK's preferred ops.

@@ -20,7 +20,12 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attention.catalog import EXPORT_KINDS, TFLITE_MODES
-from keras_attention.formats.report import ExportReport, _single_output, _size, reference_outputs
+from keras_attention.formats.report import (
+    ExportReport,
+    check_single_output,
+    file_size,
+    reference_outputs,
+)
 from keras_attention.formats.tflite import export_tflite
 from keras_attention.io import quiet, run_folder
 from keras_attention.layers.base import converter_form
@@ -35,18 +40,18 @@ def export_keras(model, path, inputs=None):
         shape = [1 if d is None else d for d in model.input_shape[1:]]
         inputs = np.random.default_rng(0).random((2, *shape), dtype="float32")
     diff = np.abs(reference_outputs(reloaded, inputs) - reference_outputs(model, inputs)).max()
-    return ExportReport("keras", path, _size(path), float(diff))
+    return ExportReport("keras", path, file_size(path), float(diff))
 
 
 def export_saved_model(model, path, inputs):
     """`model.export` with a `serve` signature; the reloaded SavedModel is checked."""
-    _single_output(model)
+    check_single_output(model)
     with quiet.silenced_stderr():
         model.export(path, format="tf_saved_model", verbose=False)
     loaded = tf.saved_model.load(path)
     served = loaded.serve(tf.constant(inputs))
     diff = np.abs(np.asarray(served) - reference_outputs(model, inputs)).max()
-    return ExportReport("saved_model", path, _size(path), float(diff))
+    return ExportReport("saved_model", path, file_size(path), float(diff))
 
 
 @contextlib.contextmanager
@@ -98,7 +103,7 @@ def export_onnx(model, path, inputs):
     serving function and converts it with tf2onnx (1.17 handles TensorFlow 2.21's graphs,
     Rescaling, Resizing and Normalization included), so there is one converter for every
     block. The file is checked with onnxruntime on `inputs`."""
-    _single_output(model)
+    check_single_output(model)
     _onnx_modules()
     spec = model.inputs[0]
     signature = [tf.TensorSpec(spec.shape, spec.dtype, name=spec.name or "image")]

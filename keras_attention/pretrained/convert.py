@@ -21,39 +21,39 @@ from keras_attention import catalog
 from keras_attention.errors import ConfigError
 from keras_attention.models.common import check_classes
 from keras_attention.pretrained.mobile_layouts import (
-    _efficientnet_layout,
-    _mobilenet_layout,
-    _mobilenet_v3_layout,
-    _regnet_layout,
+    efficientnet_layout,
+    mobilenet_layout,
+    mobilenet_v3_layout,
+    regnet_layout,
 )
 from keras_attention.pretrained.resnet_layouts import (
-    _byobnet_layout,
-    _resnet_layout,
-    _se_r_layout,
-    _spem_layout,
-    _ssa_layout,
+    byobnet_layout,
+    resnet_layout,
+    se_r_layout,
+    spem_layout,
+    ssa_layout,
 )
 from keras_attention.pretrained.tensors import (  # noqa: F401 - ConversionError and
     ConversionError,  # read_state_dict are part of this module's interface
-    _head_classes,
+    head_classes,
     layer_tensors,
     read_state_dict,
 )
 
 _LAYOUT_BUILDERS = {
-    "torchvision:resnet": _resnet_layout,
-    "timm:resnet": _resnet_layout,
-    "timm:legacy_seresnet": _resnet_layout,
-    "timm:resnext": _resnet_layout,
-    "timm:legacy_seresnext": _resnet_layout,
-    "timm:efficientnet": _efficientnet_layout,
-    "timm:mobilenetv3": _mobilenet_v3_layout,
-    "timm:regnety": _regnet_layout,
-    "timm:byobnet": _byobnet_layout,
-    "torchvision:mobilenet_v2": _mobilenet_layout,
-    "spem:resnet": _spem_layout,
-    "ssa:resnet": _ssa_layout,
-    "se_r:seresnet": _se_r_layout,
+    "torchvision:resnet": resnet_layout,
+    "timm:resnet": resnet_layout,
+    "timm:legacy_seresnet": resnet_layout,
+    "timm:resnext": resnet_layout,
+    "timm:legacy_seresnext": resnet_layout,
+    "timm:efficientnet": efficientnet_layout,
+    "timm:mobilenetv3": mobilenet_v3_layout,
+    "timm:regnety": regnet_layout,
+    "timm:byobnet": byobnet_layout,
+    "torchvision:mobilenet_v2": mobilenet_layout,
+    "spem:resnet": spem_layout,
+    "ssa:resnet": ssa_layout,
+    "se_r:seresnet": se_r_layout,
 }
 
 
@@ -189,7 +189,7 @@ def from_torch(arch, checkpoint, num_classes=None, input_shape=None, log=None, a
     """
     family, groups = _parse(arch)
     state = read_state_dict(checkpoint)
-    found_classes = _head_classes(family, state)
+    found_classes = head_classes(family, state)
     # Without a classifier in the checkpoint (a backbone's), `num_classes` gives a new one;
     # without either, the key check below names what is missing.
     classes = num_classes or found_classes or 1000

@@ -6,10 +6,10 @@ from keras_attention.models.efficientnet import efficientnet
 from keras_attention.models.mobilenet_v2 import INVERTED_RESIDUAL_SETTINGS, mobilenet_v2
 from keras_attention.models.mobilenet_v3 import mobilenet_v3
 from keras_attention.models.regnet import regnet
-from keras_attention.pretrained.tensors import Layout, _has
+from keras_attention.pretrained.tensors import Layout, has_layer
 
 
-def _mobilenet_layout(family, groups, num_classes, input_shape, state):
+def mobilenet_layout(family, groups, num_classes, input_shape, state):
     """torchvision's MobileNetV2: `features.0` stem, `features.1-17` blocks, `features.18`."""
     model = mobilenet_v2(num_classes=num_classes, input_shape=input_shape, layout="torch")
     layer = model.get_layer
@@ -55,15 +55,15 @@ _TIMM_SE = ("conv_reduce", "conv_expand", "pointwise")
 
 def _mbconv_modules(model, ours, theirs):
     """One of timm's MBConv blocks: a DepthwiseSeparableConv where ours has no expansion."""
-    pairs = _INVERTED_RESIDUAL if _has(model, f"{ours}_expand") else _DEPTHWISE_SEPARABLE
+    pairs = _INVERTED_RESIDUAL if has_layer(model, f"{ours}_expand") else _DEPTHWISE_SEPARABLE
     return [
         (f"{theirs}.{name}", model.get_layer(f"{ours}_{suffix}"))
         for name, suffix in pairs
-        if _has(model, f"{ours}_{suffix}")
+        if has_layer(model, f"{ours}_{suffix}")
     ]
 
 
-def _efficientnet_layout(family, groups, num_classes, input_shape, state):
+def efficientnet_layout(family, groups, num_classes, input_shape, state):
     """timm's EfficientNet: `conv_stem`, `bn1`, `blocks.S.I`, `conv_head`, `bn2`."""
     tf, variant = groups
     model = efficientnet(
@@ -76,7 +76,7 @@ def _efficientnet_layout(family, groups, num_classes, input_shape, state):
     modules = [("conv_stem", layer("stem_conv")), ("bn1", layer("stem_bn"))]
     for stage in range(1, 8):
         index = 0
-        while _has(model, f"block{stage}{chr(ord('a') + index)}_project"):
+        while has_layer(model, f"block{stage}{chr(ord('a') + index)}_project"):
             ours = f"block{stage}{chr(ord('a') + index)}"
             modules += _mbconv_modules(model, ours, f"blocks.{stage - 1}.{index}")
             index += 1
@@ -89,7 +89,7 @@ def _efficientnet_layout(family, groups, num_classes, input_shape, state):
 _MOBILENET_V3_STAGES = {"large": (1, 2, 3, 4, 2, 3), "small": (1, 2, 3, 2, 3)}
 
 
-def _mobilenet_v3_layout(family, groups, num_classes, input_shape, state):
+def mobilenet_v3_layout(family, groups, num_classes, input_shape, state):
     """timm's MobileNetV3: `conv_stem`, `bn1`, `blocks.S.I`, the last stage's `conv`/`bn1`,
     `conv_head` (a 1x1 convolution with bias on the pooled map), `classifier`."""
     tf, size, minimal, width = groups
@@ -115,23 +115,23 @@ def _mobilenet_v3_layout(family, groups, num_classes, input_shape, state):
     return Layout(model, modules, "classifier", se=_TIMM_SE, pointwise=("conv_head",))
 
 
-def _regnet_layout(family, groups, num_classes, input_shape, state):
+def regnet_layout(family, groups, num_classes, input_shape, state):
     """timm's RegNetY: `stem.{conv,bn}`, `sS.bI.{conv1,conv2,conv3}.{conv,bn}`, `se.fc1/fc2`,
     `downsample.{conv,bn}`, `head.fc`."""
     model = regnet(f"y_{groups[0]}", num_classes=num_classes, input_shape=input_shape)
     layer = model.get_layer
     modules = [("stem.conv", layer("stem_conv")), ("stem.bn", layer("stem_bn"))]
     stage = 1
-    while _has(model, f"stage{stage}_block1_conv1"):
+    while has_layer(model, f"stage{stage}_block1_conv1"):
         index = 1
-        while _has(model, f"stage{stage}_block{index}_conv1"):
+        while has_layer(model, f"stage{stage}_block{index}_conv1"):
             ours, theirs = f"stage{stage}_block{index}", f"s{stage}.b{index}"
             for i in (1, 2, 3):
                 modules.append((f"{theirs}.conv{i}.conv", layer(f"{ours}_conv{i}")))
                 modules.append((f"{theirs}.conv{i}.bn", layer(f"{ours}_bn{i}")))
-                if i == 2 and _has(model, f"{ours}_attention"):
+                if i == 2 and has_layer(model, f"{ours}_attention"):
                     modules.append((f"{theirs}.se", layer(f"{ours}_attention")))
-            if _has(model, f"{ours}_down"):
+            if has_layer(model, f"{ours}_down"):
                 modules.append((f"{theirs}.downsample.conv", layer(f"{ours}_down")))
                 modules.append((f"{theirs}.downsample.bn", layer(f"{ours}_down_bn")))
             index += 1

@@ -7,10 +7,10 @@ from keras_attention import catalog
 from keras_attention.models.resnet import DEPTHS as RESNET_DEPTHS
 from keras_attention.models.resnet import cifar_resnet, resnet
 from keras_attention.models.se_resnet import cifar_se_resnet
-from keras_attention.pretrained.tensors import Layout, _block_modules, _classifier, _has
+from keras_attention.pretrained.tensors import Layout, block_modules, classifier_name, has_layer
 
 
-def _resnet_layout(family, groups, num_classes, input_shape, state):
+def resnet_layout(family, groups, num_classes, input_shape, state):
     """torchvision's, timm's and the SE authors' (legacy) ImageNet ResNets and ResNeXts."""
     legacy = family.startswith("timm:legacy_")
     grouped = {}
@@ -54,16 +54,16 @@ def _resnet_layout(family, groups, num_classes, input_shape, state):
     else:
         stem = "layer0." if legacy else ""
         modules += [(f"{stem}conv1", layer("stem_conv")), (f"{stem}bn1", layer("stem_bn"))]
-    modules += _resnet_stages(model, depth, "se_module" if legacy else "se" if block else None)
+    modules += resnet_stages(model, depth, "se_module" if legacy else "se" if block else None)
     if variant:  # downsample.0 is the average pool (or Identity): no tensors
         modules = [(n.replace(".downsample.1", ".downsample.2"), m) for n, m in modules]
         modules = [(n.replace(".downsample.0", ".downsample.1"), m) for n, m in modules]
-    classifier = _classifier(family)
+    classifier = classifier_name(family)
     modules.append((classifier, layer("predictions")))
     return Layout(model, modules, classifier)
 
 
-def _resnet_stages(model, depth, attention, counts=None):
+def resnet_stages(model, depth, attention, counts=None):
     """`layerS.B.{convI,bnI}`, `layerS.B.ATTENTION` and `layerS.B.downsample.{0,1}`."""
     block, counts = RESNET_DEPTHS[depth] if counts is None else counts
     convs = 3 if block == "bottleneck" else 2
@@ -72,8 +72,8 @@ def _resnet_stages(model, depth, attention, counts=None):
         for index in range(count):
             ours, theirs = f"stage{stage}_block{index + 1}", f"layer{stage}.{index}"
             where = None if attention is None else f"{theirs}.{attention}".rstrip(".")
-            modules += _block_modules(model.get_layer, ours, theirs, convs, where)
-            if _has(model, f"{ours}_down"):
+            modules += block_modules(model.get_layer, ours, theirs, convs, where)
+            if has_layer(model, f"{ours}_down"):
                 modules.append((f"{theirs}.downsample.0", model.get_layer(f"{ours}_down")))
                 modules.append((f"{theirs}.downsample.1", model.get_layer(f"{ours}_down_bn")))
     return modules
@@ -95,7 +95,7 @@ TIMM_BYOBNET = {
 }
 
 
-def _byobnet_layout(family, groups, num_classes, input_shape, state):
+def byobnet_layout(family, groups, num_classes, input_shape, state):
     """timm's ByobNet ResNets: `stem.convI.{conv,bn}`, `stages.S.B.{conv1_1x1, conv2_kxk,
     conv3_1x1, shortcut}.{conv,bn}`, the block `stages.S.B.attn`, `head.fc`."""
     from keras_attention.pretrained.timm_blocks import TIMM_ATTENTION
@@ -126,38 +126,38 @@ def _byobnet_layout(family, groups, num_classes, input_shape, state):
                 modules.append((f"{theirs}.{name}.bn", layer(f"{ours}_bn{i}")))
             if block:
                 modules.append((f"{theirs}.attn", layer(f"{ours}_attention")))
-            if _has(model, f"{ours}_down"):
+            if has_layer(model, f"{ours}_down"):
                 modules.append((f"{theirs}.shortcut.conv", layer(f"{ours}_down")))
                 modules.append((f"{theirs}.shortcut.bn", layer(f"{ours}_down_bn")))
     modules.append(("head.fc", layer("predictions")))
     return Layout(model, modules, "head.fc")
 
 
-def _spem_layout(family, groups, num_classes, input_shape, state):
+def spem_layout(family, groups, num_classes, input_shape, state):
     """The SPEM code's CIFAR ResNet (models/spem.py): SPEM's parameters on the block."""
     depth = int(groups[0])
     model = cifar_resnet(depth, "spem", num_classes, block="bottleneck", input_shape=input_shape)
     n = catalog.check_cifar_depth(depth, "bottleneck")
     layer = model.get_layer
     modules = [("conv1", layer("stem_conv")), ("bn1", layer("stem_bn"))]
-    modules += _resnet_stages(model, depth, "", counts=("bottleneck", (n, n, n)))
+    modules += resnet_stages(model, depth, "", counts=("bottleneck", (n, n, n)))
     modules.append(("fc", layer("predictions")))
     return Layout(model, modules, "fc")
 
 
-def _ssa_layout(family, groups, num_classes, input_shape, state):
+def ssa_layout(family, groups, num_classes, input_shape, state):
     """The SSA code's SSA-ResNet (official_SSANet.py): torchvision's layout, `Salient` after
     bn3; its `Salient.conv`, which `forward` never uses, is not read."""
     depth = int(groups[0])
     model = resnet(depth, "ssa", num_classes, input_shape=input_shape, stride_on="3x3")
     layer = model.get_layer
     modules = [("conv1", layer("stem_conv")), ("bn1", layer("stem_bn"))]
-    modules += _resnet_stages(model, depth, "Salient")
+    modules += resnet_stages(model, depth, "Salient")
     modules.append(("fc", layer("predictions")))
     return Layout(model, modules, "fc", ignored=(".Salient.conv.weight",))
 
 
-def _se_r_layout(family, groups, num_classes, input_shape, state):
+def se_r_layout(family, groups, num_classes, input_shape, state):
     """pytorch-cifar100's SE-ResNet (models/senet.py), which the SE-R code builds on:
     `pre`, `stageS.B.residual.*`, `excitation.{0,2}`, `shortcut.{0,1}`, `linear`."""
     depth = int(groups[0])
@@ -179,7 +179,7 @@ def _se_r_layout(family, groups, num_classes, input_shape, state):
                 modules.append((f"{theirs}.residual.{3 * i}", layer(f"{ours}_conv{i + 1}")))
                 modules.append((f"{theirs}.residual.{3 * i + 1}", layer(f"{ours}_bn{i + 1}")))
             modules.append((f"{theirs}.excitation", layer(f"{ours}_attention")))
-            if _has(model, f"{ours}_down"):
+            if has_layer(model, f"{ours}_down"):
                 modules.append((f"{theirs}.shortcut.0", layer(f"{ours}_down")))
                 modules.append((f"{theirs}.shortcut.1", layer(f"{ours}_down_bn")))
     modules.append(("linear", layer("main")))

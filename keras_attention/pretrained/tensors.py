@@ -170,16 +170,18 @@ class Layout:
     pointwise: tuple = ()  # Dense layers' module names that are 1x1 convolutions in the code
 
 
-def _classifier(family):
+def classifier_name(family):
+    """The PyTorch name of `family`'s classifier (`fc`, `classifier`, `head.fc`, ...)."""
     return catalog.ARCHITECTURE_CLASSIFIERS.get(family, "fc")
 
 
-def _head_classes(family, state):
-    weight = state.get(f"{_classifier(family)}.weight")
+def head_classes(family, state):
+    """The classes of the checkpoint's classifier, or None for a checkpoint without one."""
+    weight = state.get(f"{classifier_name(family)}.weight")
     return None if weight is None else int(weight.shape[0])
 
 
-def _block_modules(layer, ours, theirs, convs, attention=None):
+def block_modules(layer, ours, theirs, convs, attention=None):
     """A post-activation block's convolutions, BatchNorms and block, in PyTorch's names."""
     modules = []
     for i in range(1, convs + 1):
@@ -190,5 +192,6 @@ def _block_modules(layer, ours, theirs, convs, attention=None):
     return modules
 
 
-def _has(model, name):
+def has_layer(model, name):
+    """Whether `model` has a layer called `name`."""
     return any(layer.name == name for layer in model.layers)

@@ -87,7 +87,8 @@ def fingerprint_changes(recorded, current):
     return ", ".join(changes)
 
 
-def _check_fraction(fraction):
+def check_fraction(fraction):
+    """Raises `ValueError` unless `fraction` is in [0, 1)."""
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"validation_split: expected a fraction in [0, 1), got {fraction!r}")
     return fraction

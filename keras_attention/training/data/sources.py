@@ -19,7 +19,7 @@ from keras_attention.training.data.info import (
     TEST_FRACTION,
     TEST_SPLIT_SEED,
     DataInfo,
-    _check_fraction,
+    check_fraction,
 )
 
 Splits = collections.namedtuple("Splits", ["train", "validation", "test", "info"])
@@ -31,7 +31,7 @@ def load_digits(image_size=32, seed=0, validation_fraction=0.0, channels=1):
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
-    _check_fraction(validation_fraction)
+    check_fraction(validation_fraction)
     digits = sklearn_digits()
     images = np.round(digits.images * (255.0 / 16.0)).astype("uint8")[..., None]
     fingerprinted = images
@@ -87,7 +87,7 @@ def load_tfds(
             f"dataset: {name!r} is not a tensorflow-datasets set; expected one of "
             f"{[n for n in catalog.DATASETS if catalog.tfds_splits(n)]}"
         )
-    _check_fraction(validation_fraction)
+    check_fraction(validation_fraction)
     kwargs = {}
     if manual_dir:
         kwargs["download_and_prepare_kwargs"] = {
@@ -198,7 +198,7 @@ def load_directory(directory, image_size=None, seed=0, validation_fraction=0.0, 
     """Images in class sub-folders, split into a fixed test split and, by `seed`, validation
     and training splits. `image_size` defaults to the images' own when they are square and
     all of one size (and then the exports take that size as it is), else 224."""
-    _check_fraction(validation_fraction)
+    check_fraction(validation_fraction)
     paths, labels, class_names, shared, skipped = find_images(directory, log)
     if skipped and log is not None:
         kinds = sorted({os.path.splitext(p)[1] or "no extension" for p in skipped})
