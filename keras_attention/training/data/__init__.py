@@ -21,6 +21,9 @@ The modules: `info` (`DataInfo`, the splits' fractions, statistics), `sources` (
 source), `image_folders` (finding and checking the images of a folder), `pipelines` (the
 preprocessing layers, augmentations and the batched pipeline). This package gives all their
 names, as the flat layout's `keras_attention.data` module did.
+
+Within floor 5 (`training`), the data imports only floor 0 (`catalog`, `io`, `errors`),
+TensorFlow and tensorflow-datasets: nothing of the rest of `training`, which uses it.
 """
 
 # ruff: noqa: F401 - the names below are this package's interface
