@@ -118,7 +118,7 @@ def _tflite_converter(model, mode, representative_inputs=None):
     model = float32_copy(model)
     with tempfile.TemporaryDirectory() as directory:
         # The blocks trace their LiteRT form: no branch, XNNPACK's preferred ops.
-        with quiet.silenced_stderr(), converter_form():
+        with quiet.silenced_stderr(), converter_form(integer=mode == "full_int8"):
             model.export(directory, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(directory)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -170,6 +170,16 @@ def quantization_report(model, representative_inputs):
             debugger = tf.lite.experimental.QuantizationDebugger(
                 converter=converter,
                 debug_dataset=_samples(representative_inputs, float32.inputs[0].dtype),
+            )
+            # The debugger's interpreter applies XNNPACK, which declines some int8 graphs when
+            # it prepares them (CBAM's: "failed to create XNNPACK runtime") and has no option
+            # for it; its model runs on TFLite's own kernels instead, the reference the
+            # measure is meant for.
+            debugger._quant_interpreter = tf.lite.Interpreter(
+                model_content=debugger.quant_model,
+                experimental_op_resolver_type=(
+                    tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+                ),
             )
             debugger.run()
         dump = io.StringIO()

@@ -26,24 +26,34 @@ _TRACING = threading.local()
 
 
 @contextlib.contextmanager
-def converter_form():
+def converter_form(integer=False):
     """While active (in this thread), blocks trace the form of their computation meant for the
     converters, with the same values: no data-dependent branch (XNNPACK delegates no control
     flow, so a branch would split a TFLite graph), the op forms XNNPACK runs fastest, and
     moments as vectors (tf2onnx's layout optimiser mixes NCHW and NHWC operands of kept
     dimensions). `export.convert_tflite` and `export.export_onnx` trace the model inside it;
-    everywhere else the blocks trace the form TensorFlow, JAX and PyTorch run fastest."""
-    previous = getattr(_TRACING, "litert", False)
-    _TRACING.litert = True
+    everywhere else the blocks trace the form TensorFlow, JAX and PyTorch run fastest.
+
+    `integer=True` (a full-integer TFLite conversion) also asks for the forms whose values an
+    int8 scale per tensor holds (`tracing_for_integer_converter`)."""
+    previous = getattr(_TRACING, "litert", False), getattr(_TRACING, "integer", False)
+    _TRACING.litert, _TRACING.integer = True, integer
     try:
         yield
     finally:
-        _TRACING.litert = previous
+        _TRACING.litert, _TRACING.integer = previous
 
 
 def tracing_for_converter():
     """Whether the current trace is for a TFLite or ONNX conversion (see `converter_form`)."""
     return getattr(_TRACING, "litert", False)
+
+
+def tracing_for_integer_converter():
+    """Whether the current trace is for a full-integer TFLite conversion: the blocks whose
+    statistics or descriptors an int8 scale per tensor cannot hold (SRM, CBAM) trace a form of
+    the same values that it can (`converter_form(integer=True)`)."""
+    return tracing_for_converter() and getattr(_TRACING, "integer", False)
 
 
 def runs_as_itself(layer, x):

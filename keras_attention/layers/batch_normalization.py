@@ -128,6 +128,18 @@ def block_norm(block, name, axis=None, momentum=0.9, epsilon=1e-5):
     )
 
 
+def inference_affine(norm, dtype="float32"):
+    """`(factor, shift)` of a BatchNormalization in inference: `norm(v) = v * factor + shift`
+    per channel (gamma and beta where the layer has them)."""
+    factor = ops.rsqrt(ops.cast(norm.moving_variance, dtype) + norm.epsilon)
+    if norm.scale:
+        factor = ops.cast(norm.gamma, dtype) * factor
+    shift = -ops.cast(norm.moving_mean, dtype) * factor
+    if norm.center:
+        shift = shift + ops.cast(norm.beta, dtype)
+    return factor, shift
+
+
 def conv_then_norm(conv, norm, x, training=None, dilation=1):
     """`norm(conv(x))` for a `Conv2D` (stride 1, "same" padding, `dilation`) followed by a
     BatchNormalization over its output channels. In inference, outside a converter's trace, the

@@ -70,6 +70,9 @@ class LightCBAM(CBAM):
             refined, axis=axis, keepdims=True
         )
 
+    def spatial_parts(self, refined):
+        return [self.spatial_descriptor(refined)]
+
     def get_config(self):
         config = super(CBAM, self).get_config()  # not CBAM's own arguments
         config.update(

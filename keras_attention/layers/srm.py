@@ -1,8 +1,18 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock, check_number, layer_label
-from keras_attention.layers.batch_normalization import block_norm, check_batchnorm
+from keras_attention.layers.base import (
+    AttentionBlock,
+    check_number,
+    layer_label,
+    spatial_size,
+    tracing_for_integer_converter,
+)
+from keras_attention.layers.batch_normalization import (
+    block_norm,
+    check_batchnorm,
+    inference_affine,
+)
 from keras_attention.layers.context import ContextInput, context_width, with_context
 from keras_attention.layers.pooling import spatial_moments
 
@@ -59,12 +69,54 @@ class SRM(ContextInput, AttentionBlock):
             self.context_projection.build((None, self.context_units))
 
     def compute_attention(self, x, training=None, context=None):
-        mean, std = spatial_moments(self.statistics_input(x), self.data_format, then=self.style)
+        stats = self.statistics_input(x)
+        static = None not in spatial_size(stats, self.data_format)
+        if tracing_for_integer_converter() and not training and static:
+            return {"channel": ops.sigmoid(self.converter_logits(stats, context))}
+        mean, std = spatial_moments(stats, self.data_format, then=self.style)
         z = self.cfc[:, 0] * mean + self.cfc[:, 1] * std
         with_context(self, x, z, context)  # checks the context
         if context is not None:
             z = z + self.context_projection(ops.cast(context, z.dtype))
         return {"channel": ops.sigmoid(self.norm(z, training=training))}
+
+    def converter_logits(self, x, context=None):
+        """`BN(z)` for a full-integer converter's trace (inference, static spatial size), the
+        same values in ops that full-integer TFLite computes well:
+
+        - the variance's sum of squares as a dot product of the centred map with itself per
+          channel (BATCH_MATMUL: int8 products summed in int32), not a square per position
+          rounded to int8 (whose range is the square of the map's) and summed; no division
+          by a largest magnitude (int8 DIV) and no SQUARE (float only in TFLite);
+        - `cfc` and the BatchNorm folded into one depthwise convolution over `[mean; std]`
+          (per-channel int8 weights), so that no product of a pooled vector by a per-tensor
+          int8 constant and no narrow `z` is rounded on its way to the gate's logits.
+
+        (The safe rescaling of `spatial_moments` against float32 overflow is left out here.)"""
+        height, width = spatial_size(x, self.data_format)
+        count = height * width
+        channels = self.channels
+        axes = self.spatial_axes
+        mean = ops.mean(x, axis=axes, keepdims=True)
+        centred = x - mean
+        if self.data_format == "channels_last":
+            rows = ops.transpose(ops.reshape(centred, (-1, count, channels)), (0, 2, 1))
+        else:
+            rows = ops.reshape(centred, (-1, channels, count))
+        squares = ops.matmul(rows[:, :, None, :], rows[:, :, :, None])  # (batch, C, 1, 1)
+        variance = ops.reshape(squares, (-1, 1, 1, channels)) / float(max(count - 1, 1))
+        std = ops.sqrt(variance + self.epsilon)
+        factor, shift = inference_affine(self.norm, x.dtype)
+        cfc = ops.cast(self.cfc, x.dtype)
+        kernel = ops.stack([cfc[:, 0] * factor, cfc[:, 1] * factor])[:, None, :, None]
+        moments = ops.concatenate([ops.reshape(mean, (-1, 1, 1, channels)), std], axis=1)
+        logits = ops.depthwise_conv(moments, kernel, padding="valid", data_format="channels_last")
+        logits = ops.reshape(logits, (-1, channels)) + shift
+        with_context(self, x, logits, context)  # checks the context
+        if context is not None:
+            projection = ops.cast(self.context_projection.kernel, x.dtype) * factor
+            logits = logits + ops.matmul(ops.cast(context, x.dtype), projection)
+        return logits
 
     def style(self, mean, scale, variance):
         """`(mean, std)`, `std = sqrt(variance + epsilon)`, from `spatial_moments` on the side
