@@ -51,7 +51,9 @@ def tracing_for_converter():
 
 def tracing_for_integer_converter():
     """Whether the current trace is for a full-integer TFLite conversion: the blocks whose
-    statistics or descriptors an int8 scale per tensor cannot hold (SRM, CBAM) trace a form of
+    statistics or descriptors an int8 scale per tensor cannot hold (SRM, CBAM, triplet), or whose
+    ops full-integer TFLite lacks or fails on (SQUARE, a DIV by a divisor rounded to zero: SimAM,
+    and the moments of `pooling.spatial_moments` and `pooling.standardize`), trace a form of
     the same values that it can (`converter_form(integer=True)`)."""
     return tracing_for_converter() and getattr(_TRACING, "integer", False)
 

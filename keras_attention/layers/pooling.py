@@ -22,6 +22,7 @@ from keras_attention.layers.base import (
     spatial_size,
     standardize_data_format,
     tracing_for_converter,
+    tracing_for_integer_converter,
 )
 
 POOLING_MODES = ("avg", "max", "min", "mix", "avgmax", "dct")
@@ -312,11 +313,43 @@ def spatial_moments(x, data_format="channels_last", keepdims=False, then=None):
     def safe():
         return finish(*_safe_moments(x, data_format))
 
+    if tracing_for_integer_converter() and None not in spatial_size(x, data_format):
+        # Full-integer TFLite: the plain moments, their squares summed by `sum_of_squares`
+        # (no SQUARE, float only there), without the safe side's largest magnitude (its NEG
+        # and MAXIMUM stay float, and its division is int8 DIV): an int8 map cannot overflow.
+        mean = spatial_reduce(x, ops.mean, data_format, keepdims=True)
+        count = _spatial_count(x, data_format)
+        variance = sum_of_squares(x - mean, axes) / float(max(count - 1, 1))
+        return finish(mean, None, variance)
     if tracing_for_converter():
         return safe()
     mean, variance = _plain_moments(x, data_format)
     plain = finish(mean, None, variance * _unbiased(x, axes))
     return ops.cond(ops.all(ops.isfinite(variance)), lambda: plain, safe)
+
+
+def _spatial_count(x, data_format):
+    height, width = spatial_size(x, data_format)
+    return height * width
+
+
+def sum_of_squares(centred, axes):
+    """`sum(centred**2)` over `axes` (kept as 1s), for a full-integer converter's trace
+    (static sizes over `axes`): a dot product of each row with itself (BATCH_MATMUL: int8
+    products summed in int32), not SQUARE (float only in TFLite) and not a product map
+    rounded to int8, whose range is the square of the map's (see `SRM.converter_logits`)."""
+    rank = len(centred.shape)
+    axes = sorted(a % rank for a in ((axes,) if isinstance(axes, int) else axes))
+    kept = [a for a in range(rank) if a not in axes]
+    dims = list(centred.shape)
+    count = int(np.prod([dims[a] for a in axes]))
+    if kept + axes != list(range(rank)):
+        centred = ops.transpose(centred, kept + axes)
+    rows = ops.reshape(centred, (-1, 1, count))
+    squares = ops.matmul(rows, ops.transpose(rows, (0, 2, 1)))  # (rows, 1, 1)
+    shape = [1 if a in axes else dims[a] for a in range(rank)]
+    shape[kept[0] if kept else 0] = -1
+    return ops.reshape(squares, shape)
 
 
 def _plain_moments(x, data_format):
@@ -366,6 +399,16 @@ def standardize(v, axes, epsilon, gamma=None, beta=None):
     the safe one, `_safe_standardize`; a converter's trace takes the safe one, with no branch.
     The plain form has 3 ops fewer on every call, the largest magnitude's reduction among
     them (on ELA's strips, a third of the norm's time)."""
+    if tracing_for_integer_converter() and _static(v, axes):
+        # Full-integer TFLite: no SQUARE (float only there; `sum_of_squares`) and no division
+        # by a largest magnitude (int8 DIV); an int8 tensor cannot overflow.
+        centred = v - ops.mean(v, axis=axes, keepdims=True)
+        count = int(np.prod([v.shape[a] for a in _axes_tuple(axes, v)]))
+        variance = sum_of_squares(centred, axes) / float(count)
+        # A product by RSQRT, not an int8 DIV by the deviation.
+        factor = ops.rsqrt(variance + epsilon)
+        normalized = centred * (factor if gamma is None else factor * gamma)
+        return normalized if beta is None else normalized + beta
     if tracing_for_converter():
         return _safe_standardize(v, axes, epsilon, gamma, beta)
     centred = v - ops.mean(v, axis=axes, keepdims=True)
@@ -375,6 +418,15 @@ def standardize(v, axes, epsilon, gamma=None, beta=None):
         lambda: _normalize(centred, variance, epsilon, gamma, beta),
         lambda: _safe_standardize(v, axes, epsilon, gamma, beta),
     )
+
+
+def _axes_tuple(axes, v):
+    rank = len(v.shape)
+    return tuple(a % rank for a in ((axes,) if isinstance(axes, int) else axes))
+
+
+def _static(v, axes):
+    return None not in [v.shape[a] for a in _axes_tuple(axes, v)]
 
 
 def _normalize(centred, variance, epsilon, gamma, beta):

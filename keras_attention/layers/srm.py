@@ -93,25 +93,14 @@ class SRM(ContextInput, AttentionBlock):
           int8 constant and no narrow `z` is rounded on its way to the gate's logits.
 
         (The safe rescaling of `spatial_moments` against float32 overflow is left out here.)"""
-        height, width = spatial_size(x, self.data_format)
-        count = height * width
-        channels = self.channels
-        axes = self.spatial_axes
-        mean = ops.mean(x, axis=axes, keepdims=True)
-        centred = x - mean
-        if self.data_format == "channels_last":
-            rows = ops.transpose(ops.reshape(centred, (-1, count, channels)), (0, 2, 1))
-        else:
-            rows = ops.reshape(centred, (-1, channels, count))
-        squares = ops.matmul(rows[:, :, None, :], rows[:, :, :, None])  # (batch, C, 1, 1)
-        variance = ops.reshape(squares, (-1, 1, 1, channels)) / float(max(count - 1, 1))
-        std = ops.sqrt(variance + self.epsilon)
+        # `spatial_moments` takes the variance's sum of squares as a dot product in this trace.
+        mean, std = spatial_moments(x, self.data_format, then=self.style)
         factor, shift = inference_affine(self.norm, x.dtype)
         cfc = ops.cast(self.cfc, x.dtype)
         kernel = ops.stack([cfc[:, 0] * factor, cfc[:, 1] * factor])[:, None, :, None]
-        moments = ops.concatenate([ops.reshape(mean, (-1, 1, 1, channels)), std], axis=1)
+        moments = ops.stack([mean, std], axis=1)[:, :, None, :]  # (batch, 2, 1, C)
         logits = ops.depthwise_conv(moments, kernel, padding="valid", data_format="channels_last")
-        logits = ops.reshape(logits, (-1, channels)) + shift
+        logits = ops.reshape(logits, (-1, self.channels)) + shift
         with_context(self, x, logits, context)  # checks the context
         if context is not None:
             projection = ops.cast(self.context_projection.kernel, x.dtype) * factor

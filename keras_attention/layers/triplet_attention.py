@@ -1,8 +1,17 @@
 import keras
 from keras import ops
 
-from keras_attention.layers.base import AttentionBlock, check_integer, layer_label
-from keras_attention.layers.batch_normalization import block_norm, check_batchnorm
+from keras_attention.layers.base import (
+    AttentionBlock,
+    check_integer,
+    layer_label,
+    tracing_for_integer_converter,
+)
+from keras_attention.layers.batch_normalization import (
+    block_norm,
+    check_batchnorm,
+    inference_affine,
+)
 
 # The branches: which axis of an NHWC map each pools, and how its plane is laid out.
 BRANCHES = ("hw", "cw", "hc")
@@ -71,12 +80,40 @@ class TripletAttention(AttentionBlock):
         permutation `plane_axes` of `stats`, pooled over its last axis. The map is pooled
         first and only the pooled map is permuted (never a transpose of the feature map)."""
         axis = plane_axes[-1]
+        if tracing_for_integer_converter() and not training:
+            return ops.sigmoid(self.converter_logits(branch, stats, plane_axes))
         pooled = ops.concatenate(
             [ops.max(stats, axis=axis, keepdims=True), ops.mean(stats, axis=axis, keepdims=True)],
             axis=axis,
         )
         pooled = ops.transpose(pooled, plane_axes)
         return ops.sigmoid(self.norms[branch](self.convs[branch](pooled), training=training))
+
+    def converter_logits(self, branch, stats, plane_axes):
+        """The branch's `BN(conv([max; mean]))` for a full-integer converter's trace
+        (inference), as the sum of one convolution per pooled map, the BatchNormalization
+        folded into their kernels and the first one's bias: the same values. In full-integer
+        TFLite a concatenation gives its inputs one scale and REDUCE_MAX keeps its input's, so
+        the narrow mean would be rounded on the max's scale (as CBAM's
+        `spatial_logits_by_part`); separate convolutions give each map its own scale."""
+        axis = plane_axes[-1]
+        parts = (
+            ops.max(stats, axis=axis, keepdims=True),
+            ops.mean(stats, axis=axis, keepdims=True),
+        )
+        conv = self.convs[branch]
+        factor, shift = inference_affine(self.norms[branch], stats.dtype)
+        kernel = ops.cast(conv.kernel, stats.dtype) * factor
+        logits = None
+        for i, part in enumerate(parts):
+            term = ops.conv(
+                ops.transpose(part, plane_axes),
+                kernel[:, :, i : i + 1, :],
+                padding="same",
+                data_format="channels_last",
+            )
+            logits = term + shift if i == 0 else logits + term
+        return logits
 
     def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
