@@ -60,3 +60,24 @@ def pytest_terminal_summary(terminalreporter):
     for report in kills:
         outcome = "passed" if report.passed else "FAILED"
         terminalreporter.write_line(f"kill test {outcome}: {report.nodeid}")
+
+
+# The tests that take minutes each (a backend's whole layer suite in a process of its own, the
+# notebooks), longest first. pytest-xdist hands tests to its workers in collection order; started
+# last, one of them would keep a worker busy for minutes after the other has finished.
+LONGEST_FIRST = (
+    "tests/test_backends.py::test_layer_and_factory_tests_pass_on_backend[jax]",
+    "tests/test_notebooks.py::test_notebook_runs_and_gives_its_stored_results[08_efficientnet",
+    "tests/test_notebooks.py",
+    "tests/test_backends.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        nodeid = item.nodeid
+        return next((i for i, p in enumerate(LONGEST_FIRST) if nodeid.startswith(p)), None)
+
+    ranked = [(rank(item), index, item) for index, item in enumerate(items)]
+    first = sorted((r, i, item) for r, i, item in ranked if r is not None)
+    items[:] = [item for *_, item in first] + [item for r, _, item in ranked if r is None]
