@@ -162,3 +162,23 @@ def conv_then_norm(conv, norm, x, training=None, dilation=1):
         data_format=conv.data_format,
     )
     return add_channel_bias(outputs, shift, conv.data_format)
+
+
+def conv_then_norm_by_part(conv, norm, parts, data_format):
+    """`norm(conv(concatenate(parts)))` in inference, for a `Conv2D` (stride 1, "same"
+    padding) over one-channel `parts` followed by its BatchNormalization, as a sum of one
+    convolution per part, the normalisation folded into their kernels and the first one's bias:
+    the same values. For a full-integer converter's trace: there a concatenation gives its
+    inputs one int8 scale (and REDUCE_MAX keeps its input's), so a narrow map is rounded on a
+    wide one's scale; separate convolutions give each part its own (CBAM's spatial gate,
+    triplet attention's branches)."""
+    dtype = parts[0].dtype
+    factor, shift = inference_affine(norm, dtype)
+    if conv.use_bias:
+        shift = shift + ops.cast(conv.bias, dtype) * factor
+    kernel = ops.cast(conv.kernel, dtype) * factor
+    terms = [
+        ops.conv(part, kernel[:, :, i : i + 1, :], padding="same", data_format=data_format)
+        for i, part in enumerate(parts)
+    ]
+    return add_channel_bias(sum(terms[1:], terms[0]), shift, data_format)

@@ -3,7 +3,6 @@ from keras import ops
 
 from keras_attention.layers.base import (
     AttentionBlock,
-    add_channel_bias,
     check_integer,
     layer_label,
     tracing_for_integer_converter,
@@ -12,7 +11,7 @@ from keras_attention.layers.batch_normalization import (
     block_norm,
     check_batchnorm,
     conv_then_norm,
-    inference_affine,
+    conv_then_norm_by_part,
 )
 from keras_attention.layers.context import ContextInput
 from keras_attention.layers.pooling import check_pooling_mode
@@ -126,34 +125,18 @@ class CBAM(ContextInput, AttentionBlock):
         """CBAM's `[mean_c(x'); max_c(x')]`."""
         return ops.concatenate(self.spatial_parts(refined), axis=self.channel_axis)
 
-    def spatial_logits_by_part(self, refined):
-        """The spatial gate's logits, `BN(conv([p_1; p_2; ...]))`, as a sum of one convolution per
-        descriptor map `p_i` (the BatchNormalization folded into their kernels and the first one's
-        bias): the same values, for a converter's trace. In full-integer TFLite a concatenation
-        gives its inputs one scale, and REDUCE_MAX keeps its input's: `x'` would get the range of
-        `[mean_c; max_c]`, which clips its negative values (CBAM-ResNet-8 on digits lost 5
-        points). Separate convolutions give each map its own scale."""
-        parts = self.spatial_parts(refined)
-        factor, shift = inference_affine(self.spatial_norm, refined.dtype)
-        kernel = ops.cast(self.spatial_conv.kernel, refined.dtype) * factor
-        logits = None
-        for i, part in enumerate(parts):
-            term = ops.conv(
-                part,
-                kernel[:, :, i : i + 1, :],
-                padding="same",
-                data_format=self.data_format,
-            )
-            logits = add_channel_bias(term, shift, self.data_format) if i == 0 else logits + term
-        return logits
-
     def refine(self, x, training=None, context=None):
         """`(refined, maps)`: `x' = Mc * x` in the statistics dtype, and both maps."""
         stats = self.statistics_input(x)
         channel_weights = self.channel_attention.channel_weights(stats, context)
         refined = stats * self.channel_map(channel_weights)
         if tracing_for_integer_converter() and not training:
-            spatial = self.spatial_logits_by_part(refined)
+            # Each map on its own int8 scale: concatenated onto one, `[mean_c; max_c]` would
+            # give `x'` its range and clip its negative values (CBAM-ResNet-8 on the digits lost
+            # 5 points in full int8).
+            spatial = conv_then_norm_by_part(
+                self.spatial_conv, self.spatial_norm, self.spatial_parts(refined), self.data_format
+            )
         else:
             descriptor = self.spatial_descriptor(refined)
             spatial = conv_then_norm(self.spatial_conv, self.spatial_norm, descriptor, training)

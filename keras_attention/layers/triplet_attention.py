@@ -10,7 +10,7 @@ from keras_attention.layers.base import (
 from keras_attention.layers.batch_normalization import (
     block_norm,
     check_batchnorm,
-    inference_affine,
+    conv_then_norm_by_part,
 )
 
 # The branches: which axis of an NHWC map each pools, and how its plane is laid out.
@@ -94,26 +94,17 @@ class TripletAttention(AttentionBlock):
         (inference), as the sum of one convolution per pooled map, the BatchNormalization
         folded into their kernels and the first one's bias: the same values. In full-integer
         TFLite a concatenation gives its inputs one scale and REDUCE_MAX keeps its input's, so
-        the narrow mean would be rounded on the max's scale (as CBAM's
-        `spatial_logits_by_part`); separate convolutions give each map its own scale."""
+        the narrow mean would be rounded on the max's scale (as in CBAM); separate convolutions
+        give each map its own scale (`conv_then_norm_by_part`)."""
         axis = plane_axes[-1]
         parts = (
             ops.max(stats, axis=axis, keepdims=True),
             ops.mean(stats, axis=axis, keepdims=True),
         )
-        conv = self.convs[branch]
-        factor, shift = inference_affine(self.norms[branch], stats.dtype)
-        kernel = ops.cast(conv.kernel, stats.dtype) * factor
-        logits = None
-        for i, part in enumerate(parts):
-            term = ops.conv(
-                ops.transpose(part, plane_axes),
-                kernel[:, :, i : i + 1, :],
-                padding="same",
-                data_format="channels_last",
-            )
-            logits = term + shift if i == 0 else logits + term
-        return logits
+        parts = [ops.transpose(part, plane_axes) for part in parts]
+        return conv_then_norm_by_part(
+            self.convs[branch], self.norms[branch], parts, "channels_last"
+        )
 
     def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
