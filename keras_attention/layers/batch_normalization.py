@@ -130,7 +130,16 @@ def block_norm(block, name, axis=None, momentum=0.9, epsilon=1e-5):
 
 def inference_affine(norm, dtype="float32"):
     """`(factor, shift)` of a BatchNormalization in inference: `norm(v) = v * factor + shift`
-    per channel (gamma and beta where the layer has them)."""
+    per channel (gamma and beta where the layer has them), computed in the layer's variable
+    dtype (as Keras' BatchNormalization computes a float16 input in float32) and given in
+    `dtype`."""
+    factor, shift = _affine(norm)
+    return ops.cast(factor, dtype), ops.cast(shift, dtype)
+
+
+def _affine(norm):
+    """`inference_affine` in the layer's variable dtype."""
+    dtype = norm.variable_dtype
     factor = ops.rsqrt(ops.cast(norm.moving_variance, dtype) + norm.epsilon)
     if norm.scale:
         factor = ops.cast(norm.gamma, dtype) * factor
@@ -148,15 +157,12 @@ def conv_then_norm(conv, norm, x, training=None, dilation=1):
     instead of three (Keras' BatchNormalization is a product and a sum; the bias, a sum).
     TFLite's converter folds it itself; the layers run as such there and wherever
     `runs_as_itself` says so."""
-    if training or runs_as_itself(conv, x) or not (norm.scale and norm.center):
+    if training or runs_as_itself(conv, x):
         return norm(conv(x), training=training)
-    factor = norm.gamma * ops.rsqrt(norm.moving_variance + norm.epsilon)
-    shift = norm.beta - norm.moving_mean * factor
-    if conv.use_bias:
-        shift = shift + conv.bias * factor
+    kernel, shift = _folded(conv, norm, x.dtype)
     outputs = ops.conv(
         x,
-        conv.kernel * factor,
+        kernel,
         padding="same",
         dilation_rate=dilation,
         data_format=conv.data_format,
@@ -172,13 +178,19 @@ def conv_then_norm_by_part(conv, norm, parts, data_format):
     inputs one int8 scale (and REDUCE_MAX keeps its input's), so a narrow map is rounded on a
     wide one's scale; separate convolutions give each part its own (CBAM's spatial gate,
     triplet attention's branches)."""
-    dtype = parts[0].dtype
-    factor, shift = inference_affine(norm, dtype)
-    if conv.use_bias:
-        shift = shift + ops.cast(conv.bias, dtype) * factor
-    kernel = ops.cast(conv.kernel, dtype) * factor
+    kernel, shift = _folded(conv, norm, parts[0].dtype)
     terms = [
         ops.conv(part, kernel[:, :, i : i + 1, :], padding="same", data_format=data_format)
         for i, part in enumerate(parts)
     ]
     return add_channel_bias(sum(terms[1:], terms[0]), shift, data_format)
+
+
+def _folded(conv, norm, dtype):
+    """`(kernel, bias)` of the convolution that `norm(conv(.))` is in inference, folded in the
+    BatchNormalization's variable dtype and given in `dtype`."""
+    factor, shift = _affine(norm)
+    if conv.use_bias:
+        shift = shift + ops.cast(conv.bias, factor.dtype) * factor
+    kernel = ops.cast(conv.kernel, factor.dtype) * factor
+    return ops.cast(kernel, dtype), ops.cast(shift, dtype)

@@ -313,13 +313,9 @@ def spatial_moments(x, data_format="channels_last", keepdims=False, then=None):
     def safe():
         return finish(*_safe_moments(x, data_format))
 
-    if tracing_for_integer_converter() and None not in spatial_size(x, data_format):
-        # Full-integer TFLite: the plain moments, their squares summed by `sum_of_squares`
-        # (no SQUARE, float only there), without the safe side's largest magnitude (its NEG
-        # and MAXIMUM stay float, and its division is int8 DIV): an int8 map cannot overflow.
-        mean = spatial_reduce(x, ops.mean, data_format, keepdims=True)
-        count = _spatial_count(x, data_format)
-        variance = sum_of_squares(x - mean, axes) / float(max(count - 1, 1))
+    moments = integer_moments(x, data_format)
+    if moments is not None:
+        mean, variance = moments
         return finish(mean, None, variance)
     if tracing_for_converter():
         return safe()
@@ -328,9 +324,27 @@ def spatial_moments(x, data_format="channels_last", keepdims=False, then=None):
     return ops.cond(ops.all(ops.isfinite(variance)), lambda: plain, safe)
 
 
-def _spatial_count(x, data_format):
-    height, width = spatial_size(x, data_format)
-    return height * width
+def integer_moments(x, data_format):
+    """`(mean, variance)` per channel as `spatial_moments` gives them (spatial axes kept, the
+    variance unbiased), in ops that full-integer TFLite computes well, in a full-integer
+    converter's trace (`base.tracing_for_integer_converter`) where the static shape knows the
+    spatial size; None elsewhere. The plain two-pass moments with their squares summed by
+    `sum_of_squares` (no SQUARE, float only there), without the safe form's largest magnitude
+    (its NEG and MAXIMUM stay float, and its division is int8 DIV): an int8 map cannot
+    overflow."""
+    axes = spatial_axes(data_format)
+    count = static_count(x, axes)
+    if count is None or not tracing_for_integer_converter():
+        return None
+    mean = spatial_reduce(x, ops.mean, data_format, keepdims=True)
+    return mean, sum_of_squares(x - mean, axes) / float(max(count - 1, 1))
+
+
+def static_count(v, axes):
+    """The number of positions of `v` over `axes` (an int or a tuple, negative counting from
+    the end) as a Python int, or None where its static shape leaves a size unknown."""
+    sizes = [v.shape[a] for a in _axes_tuple(axes, v)]
+    return None if None in sizes else int(np.prod(sizes))
 
 
 def sum_of_squares(centred, axes):
@@ -339,10 +353,10 @@ def sum_of_squares(centred, axes):
     products summed in int32), not SQUARE (float only in TFLite) and not a product map
     rounded to int8, whose range is the square of the map's (see `SRM.converter_logits`)."""
     rank = len(centred.shape)
-    axes = sorted(a % rank for a in ((axes,) if isinstance(axes, int) else axes))
+    count = static_count(centred, axes)
+    axes = sorted(_axes_tuple(axes, centred))
     kept = [a for a in range(rank) if a not in axes]
     dims = list(centred.shape)
-    count = int(np.prod([dims[a] for a in axes]))
     if kept + axes != list(range(rank)):
         centred = ops.transpose(centred, kept + axes)
     rows = ops.reshape(centred, (-1, 1, count))
@@ -399,11 +413,11 @@ def standardize(v, axes, epsilon, gamma=None, beta=None):
     the safe one, `_safe_standardize`; a converter's trace takes the safe one, with no branch.
     The plain form has 3 ops fewer on every call, the largest magnitude's reduction among
     them (on ELA's strips, a third of the norm's time)."""
-    if tracing_for_integer_converter() and _static(v, axes):
+    count = static_count(v, axes)
+    if tracing_for_integer_converter() and count is not None:
         # Full-integer TFLite: no SQUARE (float only there; `sum_of_squares`) and no division
         # by a largest magnitude (int8 DIV); an int8 tensor cannot overflow.
         centred = v - ops.mean(v, axis=axes, keepdims=True)
-        count = int(np.prod([v.shape[a] for a in _axes_tuple(axes, v)]))
         variance = sum_of_squares(centred, axes) / float(count)
         # A product by RSQRT, not an int8 DIV by the deviation.
         factor = ops.rsqrt(variance + epsilon)
@@ -423,10 +437,6 @@ def standardize(v, axes, epsilon, gamma=None, beta=None):
 def _axes_tuple(axes, v):
     rank = len(v.shape)
     return tuple(a % rank for a in ((axes,) if isinstance(axes, int) else axes))
-
-
-def _static(v, axes):
-    return None not in [v.shape[a] for a in _axes_tuple(axes, v)]
 
 
 def _normalize(centred, variance, epsilon, gamma, beta):

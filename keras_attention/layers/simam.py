@@ -5,11 +5,9 @@ from keras_attention.layers.base import (
     AttentionBlock,
     check_number,
     layer_label,
-    spatial_size,
     tracing_for_converter,
-    tracing_for_integer_converter,
 )
-from keras_attention.layers.pooling import spatial_moments, spatial_reduce, sum_of_squares
+from keras_attention.layers.pooling import integer_moments, spatial_moments
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -45,8 +43,9 @@ class SimAM(AttentionBlock):
 
     def compute_attention(self, x, training=None):
         stats = self.statistics_input(x)
-        if tracing_for_integer_converter() and None not in spatial_size(stats, self.data_format):
-            return {"energy": ops.sigmoid(self.converter_energy(stats))}
+        moments = integer_moments(stats, self.data_format)
+        if moments is not None:
+            return {"energy": ops.sigmoid(self.converter_energy(stats, *moments))}
         # v = sum(d) / (HW - 1) is the unbiased variance: `spatial_moments` gives it (on
         # x / s on its safe side, s the channel's largest magnitude, with lambda / s^2: the
         # same ratio), and floors HW - 1 at 1 (a 1x1 map gives d = 0, where the code divides
@@ -67,18 +66,14 @@ class SimAM(AttentionBlock):
         energy = spatial_moments(stats, self.data_format, keepdims=keepdims, then=energy)
         return {"energy": ops.sigmoid(energy)}
 
-    def converter_energy(self, x):
-        """The energy for a full-integer converter's trace (static spatial size), the same
-        values in ops that full-integer TFLite computes well: `d / (4 (v + lambda))` as the
-        square of `(x - mean) * 0.5 / sqrt(v + lambda)` (RSQRT and MUL), with `v`'s sum of
-        squares a dot product (`sum_of_squares`). The plain form's `0.25 / (v + lambda)` is an
-        int8 DIV, which fails at run time where the divisor rounds to its zero point, and its
-        squares are SQUARE, float only in TFLite."""
-        height, width = spatial_size(x, self.data_format)
-        axes = self.spatial_axes
-        centred = x - spatial_reduce(x, ops.mean, self.data_format, keepdims=True)
-        variance = sum_of_squares(centred, axes) / float(max(height * width - 1, 1))
-        standardized = centred * (0.5 * ops.rsqrt(variance + self.e_lambda))
+    def converter_energy(self, x, mean, variance):
+        """The energy for a full-integer converter's trace, from `pooling.integer_moments`
+        (whose sum of squares is a dot product), the same values in ops that full-integer
+        TFLite computes well: `d / (4 (v + lambda))` as the square of
+        `(x - mean) * 0.5 / sqrt(v + lambda)` (RSQRT and MUL). The plain form's
+        `0.25 / (v + lambda)` is an int8 DIV, which fails at run time where the divisor rounds
+        to its zero point, and its squares are SQUARE, float only in TFLite."""
+        standardized = (x - mean) * (0.5 * ops.rsqrt(variance + self.e_lambda))
         return standardized * standardized + 0.5
 
     def gate(self, maps):

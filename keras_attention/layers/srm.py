@@ -5,7 +5,6 @@ from keras_attention.layers.base import (
     AttentionBlock,
     check_number,
     layer_label,
-    spatial_size,
     tracing_for_integer_converter,
 )
 from keras_attention.layers.batch_normalization import (
@@ -70,8 +69,7 @@ class SRM(ContextInput, AttentionBlock):
 
     def compute_attention(self, x, training=None, context=None):
         stats = self.statistics_input(x)
-        static = None not in spatial_size(stats, self.data_format)
-        if tracing_for_integer_converter() and not training and static:
+        if tracing_for_integer_converter() and not training:
             return {"channel": ops.sigmoid(self.converter_logits(stats, context))}
         mean, std = spatial_moments(stats, self.data_format, then=self.style)
         z = self.cfc[:, 0] * mean + self.cfc[:, 1] * std
@@ -81,7 +79,7 @@ class SRM(ContextInput, AttentionBlock):
         return {"channel": ops.sigmoid(self.norm(z, training=training))}
 
     def converter_logits(self, x, context=None):
-        """`BN(z)` for a full-integer converter's trace (inference, static spatial size), the
+        """`BN(z)` for a full-integer converter's trace (inference), the
         same values in ops that full-integer TFLite computes well:
 
         - the variance's sum of squares as a dot product of the centred map with itself per
@@ -93,7 +91,8 @@ class SRM(ContextInput, AttentionBlock):
           int8 constant and no narrow `z` is rounded on its way to the gate's logits.
 
         (The safe rescaling of `spatial_moments` against float32 overflow is left out here.)"""
-        # `spatial_moments` takes the variance's sum of squares as a dot product in this trace.
+        # `spatial_moments` takes the variance's sum of squares as a dot product in this trace
+        # (where the spatial size is static: `pooling.integer_moments`).
         mean, std = spatial_moments(x, self.data_format, then=self.style)
         factor, shift = inference_affine(self.norm, x.dtype)
         cfc = ops.cast(self.cfc, x.dtype)
