@@ -5,24 +5,15 @@ turns the package's errors into one line and an exit status (2 for usage, 1 for 
 
 import argparse
 import errno
+import importlib
 import sys
 
-from keras_attention.cli.compare import compare_command
-from keras_attention.cli.convert import convert_command
-from keras_attention.cli.evaluate import evaluate_command
-from keras_attention.cli.export import export_command
-from keras_attention.cli.listing import list_command
 from keras_attention.cli.options import (
     PROG,
     Parser,
     UsageError,
     as_option,
 )
-from keras_attention.cli.predict import predict_command
-from keras_attention.cli.profile import profile_command
-from keras_attention.cli.reproduce import reproduce_command
-from keras_attention.cli.train import train_command, train_parser
-from keras_attention.cli.tune import tune_command
 
 COMMANDS = {
     "train": "train a model with a recipe on a data set (the default command)",
@@ -45,18 +36,26 @@ DESCRIPTION = (
 )
 
 
+# The module of each command (`keras_attention.cli.<module>.<command>_command`), imported when
+# the command runs: a command's start-up reads its own module, not the other nine.
 HANDLERS = {
-    "train": train_command,
-    "tune": tune_command,
-    "export": export_command,
-    "predict": predict_command,
-    "evaluate": evaluate_command,
-    "compare": compare_command,
-    "reproduce": reproduce_command,
-    "convert": convert_command,
-    "list": list_command,
-    "profile": profile_command,
+    "train": "train",
+    "tune": "tune",
+    "export": "export",
+    "predict": "predict",
+    "evaluate": "evaluate",
+    "compare": "compare",
+    "reproduce": "reproduce",
+    "convert": "convert",
+    "list": "listing",
+    "profile": "profile",
 }
+
+
+def handler(command):
+    """The function that runs `command` with the rest of the arguments."""
+    module = importlib.import_module(f"keras_attention.cli.{HANDLERS[command]}")
+    return getattr(module, f"{command}_command")
 
 
 def main_parser():
@@ -85,11 +84,13 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in HANDLERS:
-            return HANDLERS[argv[0]](argv[1:]) or 0
+            return handler(argv[0])(argv[1:]) or 0
         if argv and argv[0] in ("-h", "--help", "--version"):
             main_parser().parse_args(argv)
             return 0
         if argv and argv[0] == "--help-train":
+            from keras_attention.cli.train import train_parser
+
             train_parser().print_help()
             return 0
         if argv and not argv[0].startswith("-"):
@@ -99,7 +100,7 @@ def main(argv=None):
                 f"{PROG}: error: unknown command {argv[0]!r}{suggest(argv[0], COMMANDS)}; "
                 f"expected one of {', '.join(COMMANDS)} (see {PROG} --help)"
             )
-        return train_command(argv) or 0
+        return handler("train")(argv) or 0
     except UsageError as error:
         print(str(error).splitlines()[0], file=sys.stderr)
         return 2
