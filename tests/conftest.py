@@ -66,7 +66,7 @@ def pytest_terminal_summary(terminalreporter):
 # notebooks), longest first. pytest-xdist hands tests to its workers in collection order; started
 # last, one of them would keep a worker busy for minutes after the other has finished.
 LONGEST_FIRST = (
-    "tests/test_backends.py::test_layer_and_factory_tests_pass_on_backend[jax]",
+    "tests/test_packaging.py::test_core_install_on_jax_needs_no_tensorflow",
     "tests/test_notebooks.py::test_notebook_runs_and_gives_its_stored_results[08_efficientnet",
     "tests/test_notebooks.py",
     "tests/test_backends.py",

@@ -11,9 +11,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import torch_blocks  # noqa: E402
+from keras_attention.convert_blocks import TIMM_ATTENTION  # noqa: E402
 
 from keras_attention import cli, convert  # noqa: E402
-from keras_attention.convert_blocks import TIMM_ATTENTION  # noqa: E402
 
 SIZE = 64
 

@@ -42,10 +42,10 @@ BLOCKS = {
 }
 
 PARAMETER_FREE = ("simam",)
-# On JAX and PyTorch (tests/test_backends.py), the paper blocks and a sample of the zoo, one of
-# each kind of op (local pooling, softmax and LayerNorm, rotated planes, spread kernels, the
-# DCT): every block's numerics run on every backend in test_layer_numerics.py, and the rest of
-# the zoo's behaviour here would double CI's time on those backends.
+# On JAX and PyTorch (test_packaging.py, test_backends.py), the paper blocks and a sample of
+# the zoo, one of each kind of op (local pooling, softmax and LayerNorm, rotated planes, spread
+# kernels, the DCT): every block's numerics run on every backend in test_layer_numerics.py,
+# and the rest of the zoo's behaviour here would double CI's time on those backends.
 if keras.backend.backend() == "tensorflow":
     CASES = BLOCKS
 else:

@@ -231,9 +231,10 @@ FACTORIES = {
 BLOCK_KWARGS = {"sge": {"groups": 8}}
 
 
-# Every factory with every block on TensorFlow. The JAX and PyTorch runs (test_backends.py)
-# build each block into one factory and each factory with SE: how a block enters a factory
-# does not depend on the backend, and the whole matrix there would take most of CI's time.
+# Every factory with every block on TensorFlow. The JAX and PyTorch runs (test_packaging.py,
+# test_backends.py) build each block into one factory and each factory with SE: how a block
+# enters a factory does not depend on the backend, and the whole matrix there would take most
+# of CI's time.
 if keras.backend.backend() == "tensorflow":
     FACTORY_CASES = [(f, b) for f in sorted(FACTORIES) for b in layers.names()]
 else:

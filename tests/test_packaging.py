@@ -6,6 +6,7 @@ import sys
 import zipfile
 
 import pytest
+from test_backends import run_backend_tests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -52,22 +53,10 @@ def test_wheel_has_a_free_name_a_command_and_a_license(wheel):
 
 CORE_SCRIPT = """
 import sys
-import numpy as np
 import keras
 import keras_attention as ka
 assert keras.backend.backend() == "jax", keras.backend.backend()
-x = np.random.rand(2, 16, 16, 3).astype("float32")
-for block in ka.layers.names():
-    model = ka.models.cifar_resnet(
-        8, block, input_shape=(16, 16, 3),
-        attention_kwargs={"groups": 8} if block == "sge" else None,
-    )
-    assert np.isfinite(model.predict(x, verbose=0)).all(), block  # compiled: faster on JAX
-    if block in ("se", "ssa", "spem"):  # the papers' blocks also take a compiled fit step
-        model.compile(
-            optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        )
-        assert np.isfinite(model.train_on_batch(x, np.array([1, 2]))), block
+assert "site-packages" in ka.__file__, ka.__file__  # the wheel, not the checkout
 print(ka.profile(ka.models.resnet(50, "ssa")).trainable_params)
 loaded = [m for m in sys.modules if m == "tensorflow" or m.startswith("tensorflow.")]
 assert not loaded, loaded
@@ -77,29 +66,34 @@ print("core ok")
 
 @pytest.mark.slow
 def test_core_install_on_jax_needs_no_tensorflow(wheel, tmp_path):
-    """A fresh virtual environment with the wheel and JAX only: every block runs in a CIFAR
-    ResNet-8 (a block per stage) and the papers' blocks take a fit step (every block's fit
-    step on JAX is in test_backends.py), `profile` counts, and TensorFlow is never imported."""
+    """A fresh virtual environment with the wheel, JAX and pytest only: the layer and factory
+    tests marked `any_backend` pass there on JAX (every block's numerics and behaviour, every
+    block in a factory, their fit steps: `test_backends.FILES`), `profile` counts, and
+    TensorFlow, which is not installed, is never imported."""
+    # Nothing of this process's environment reaches the new one (a PYTHONPATH to a checkout
+    # would make pip take the package as installed).
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYTEST", "VIRTUAL"))
+    }
+    environment["KERAS_BACKEND"] = "jax"
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = str(venv / "bin" / "python")
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", str(wheel), "jax>=0.5,<0.11"],
+        [python, "-m", "pip", "install", "-q", str(wheel), "jax>=0.5,<0.11", "pytest>=8,<10"],
         check=True,
         capture_output=True,
+        env=environment,
         timeout=900,
     )
     installed = subprocess.run(
         [python, "-m", "pip", "list", "--format=freeze"],
         check=True,
         capture_output=True,
+        env=environment,
         text=True,
     ).stdout.lower()
     assert "tensorflow" not in installed and "keras-cnn-attention" in installed
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYTEST", "VIRTUAL"))
-    }
-    environment["KERAS_BACKEND"] = "jax"
     result = subprocess.run(
         [python, "-c", CORE_SCRIPT],
         cwd=tmp_path,
@@ -110,6 +104,8 @@ def test_core_install_on_jax_needs_no_tensorflow(wheel, tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "25557064" in result.stdout and "core ok" in result.stdout
+    # Run from tmp_path, the tests import the wheel's package, not the checkout's.
+    run_backend_tests(python, "jax", tmp_path)
     # The command line lists what exists without TensorFlow; training says what it needs.
     listed = subprocess.run(
         [python, "-m", "keras_attention", "list", "blocks"],

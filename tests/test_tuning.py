@@ -110,8 +110,9 @@ def test_search_writes_results_that_agree_with_the_tuner(tmp_path, capsys):
     assert (tmp_path / "scores.png").stat().st_size > 1000
 
     # The best trial trains as a run: the search's configuration with its values.
-    from keras_attention import cli
     from keras_attention.config import from_search
+
+    from keras_attention import cli
 
     chosen = from_search(str(tmp_path))
     assert chosen.model == "cifar_se_resnet18" and chosen.learning_rate == best["learning_rate"]
