@@ -195,12 +195,6 @@ FACTORIES = {
         lambda: models.cifar_resnet(8, "spem", preact=True, input_shape=(16, 16, 3)),
         (16, 16, 3),
     ),
-    "cifar_se_r_resnet18": (
-        lambda: models.inference_model(
-            models.cifar_se_resnet(18, num_classes=5, aux_positions=(2, 3), input_shape=(16, 16, 3))
-        ),
-        (16, 16, 3),
-    ),
     "resnet18_ssa": (
         lambda: models.resnet(18, "ssa", num_classes=7, input_shape=(32, 32, 3)),
         (32, 32, 3),
@@ -216,9 +210,7 @@ FACTORIES = {
 @pytest.mark.parametrize("name", sorted(FACTORIES))
 def test_every_factory_exports(name, tmp_path):
     make, shape = FACTORIES[name]
-    tflite = _check(make(), tmp_path, shape)
-    if name == "cifar_se_r_resnet18":
-        assert "SOFTMAX" not in tflite.ops  # logits feed SE by default
+    _check(make(), tmp_path, shape)  # SE-R's inference form: the next test, through a run
 
 
 def test_export_all_writes_every_format_that_runs_on_its_own(tmp_path):
@@ -260,10 +252,9 @@ def test_an_se_r_run_exports_its_inference_form_through_the_command_line(tmp_pat
         )
     )
     result = subprocess.run(
-        # The formats this test reads (ONNX of SE-R networks: test_every_factory_exports).
         [
             *(sys.executable, "-m", "keras_attention", "export", str(run_dir)),
-            *("--formats", "saved_model,tflite", "--modes", "float32"),
+            *("--formats", "saved_model,tflite,onnx", "--modes", "float32"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -288,6 +279,19 @@ def test_an_se_r_run_exports_its_inference_form_through_the_command_line(tmp_pat
     np.testing.assert_allclose(
         run_tflite_file(run_dir / "export" / "model_float32.tflite", raw), expected, atol=1e-4
     )
+    onnx = run_onnx_file(run_dir / "export" / "model.onnx", raw)
+    np.testing.assert_allclose(onnx, expected, atol=1e-4)
+    # model.keras is the network as trained, on normalised images.
+    normalised = np.random.default_rng(0).standard_normal((4, *single.input_shape[1:]))
+    reloaded = keras.saving.load_model(run_dir / "export" / "model.keras")
+    np.testing.assert_array_equal(
+        reloaded.predict(normalised, verbose=0), single.predict(normalised, verbose=0)
+    )
+    reports = {report["format"]: report for report in exported["reports"]}
+    assert reports["onnx"]["max_abs_diff"] <= 1e-4
+    ops = reports["tflite_float32"]["ops"]
+    assert ops and all(re.match(BUILTIN_OP, op) for op in ops)
+    assert "SOFTMAX" not in ops  # logits feed SE by default
     assert exported["test_accuracy"]["tflite_float32"] == pytest.approx(
         exported["test_accuracy"]["keras"], abs=1 / 360
     )
