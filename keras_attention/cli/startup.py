@@ -36,25 +36,15 @@ DESCRIPTION = (
 )
 
 
-# The module of each command (`keras_attention.cli.<module>.<command>_command`), imported when
-# the command runs: a command's start-up reads its own module, not the other nine.
-HANDLERS = {
-    "train": "train",
-    "tune": "tune",
-    "export": "export",
-    "predict": "predict",
-    "evaluate": "evaluate",
-    "compare": "compare",
-    "reproduce": "reproduce",
-    "convert": "convert",
-    "list": "listing",
-    "profile": "profile",
-}
+# Each command is `keras_attention.cli.<module>.<command>_command`, its module named as the
+# command but where listed here, and imported when the command runs: a command's start-up reads
+# its own module, not the other nine.
+MODULES = {"list": "listing"}
 
 
 def handler(command):
-    """The function that runs `command` with the rest of the arguments."""
-    module = importlib.import_module(f"keras_attention.cli.{HANDLERS[command]}")
+    """The function that runs `command` (one of COMMANDS) with the rest of the arguments."""
+    module = importlib.import_module(f"keras_attention.cli.{MODULES.get(command, command)}")
     return getattr(module, f"{command}_command")
 
 
@@ -83,7 +73,7 @@ def main(argv=None):
     """Runs the command line; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in HANDLERS:
+        if argv and argv[0] in COMMANDS:
             return handler(argv[0])(argv[1:]) or 0
         if argv and argv[0] in ("-h", "--help", "--version"):
             main_parser().parse_args(argv)

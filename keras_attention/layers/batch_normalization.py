@@ -133,20 +133,14 @@ def inference_affine(norm, dtype="float32"):
     per channel (gamma and beta where the layer has them), computed in the layer's variable
     dtype (as Keras' BatchNormalization computes a float16 input in float32) and given in
     `dtype`."""
-    factor, shift = _affine(norm)
-    return ops.cast(factor, dtype), ops.cast(shift, dtype)
-
-
-def _affine(norm):
-    """`inference_affine` in the layer's variable dtype."""
-    dtype = norm.variable_dtype
-    factor = ops.rsqrt(ops.cast(norm.moving_variance, dtype) + norm.epsilon)
+    variables = norm.variable_dtype
+    factor = ops.rsqrt(ops.cast(norm.moving_variance, variables) + norm.epsilon)
     if norm.scale:
-        factor = ops.cast(norm.gamma, dtype) * factor
-    shift = -ops.cast(norm.moving_mean, dtype) * factor
+        factor = ops.cast(norm.gamma, variables) * factor
+    shift = -ops.cast(norm.moving_mean, variables) * factor
     if norm.center:
-        shift = shift + ops.cast(norm.beta, dtype)
-    return factor, shift
+        shift = shift + ops.cast(norm.beta, variables)
+    return ops.cast(factor, dtype), ops.cast(shift, dtype)
 
 
 def conv_then_norm(conv, norm, x, training=None, dilation=1):
@@ -189,7 +183,7 @@ def conv_then_norm_by_part(conv, norm, parts, data_format):
 def _folded(conv, norm, dtype):
     """`(kernel, bias)` of the convolution that `norm(conv(.))` is in inference, folded in the
     BatchNormalization's variable dtype and given in `dtype`."""
-    factor, shift = _affine(norm)
+    factor, shift = inference_affine(norm, norm.variable_dtype)
     if conv.use_bias:
         shift = shift + ops.cast(conv.bias, factor.dtype) * factor
     kernel = ops.cast(conv.kernel, factor.dtype) * factor

@@ -332,9 +332,11 @@ def integer_moments(x, data_format):
     `sum_of_squares` (no SQUARE, float only there), without the safe form's largest magnitude
     (its NEG and MAXIMUM stay float, and its division is int8 DIV): an int8 map cannot
     overflow."""
+    if not tracing_for_integer_converter():
+        return None
     axes = spatial_axes(data_format)
     count = static_count(x, axes)
-    if count is None or not tracing_for_integer_converter():
+    if count is None:
         return None
     mean = spatial_reduce(x, ops.mean, data_format, keepdims=True)
     return mean, sum_of_squares(x - mean, axes) / float(max(count - 1, 1))
@@ -413,8 +415,8 @@ def standardize(v, axes, epsilon, gamma=None, beta=None):
     the safe one, `_safe_standardize`; a converter's trace takes the safe one, with no branch.
     The plain form has 3 ops fewer on every call, the largest magnitude's reduction among
     them (on ELA's strips, a third of the norm's time)."""
-    count = static_count(v, axes)
-    if tracing_for_integer_converter() and count is not None:
+    count = static_count(v, axes) if tracing_for_integer_converter() else None
+    if count is not None:
         # Full-integer TFLite: no SQUARE (float only there; `sum_of_squares`) and no division
         # by a largest magnitude (int8 DIV); an int8 tensor cannot overflow.
         centred = v - ops.mean(v, axis=axes, keepdims=True)
