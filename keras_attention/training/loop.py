@@ -200,8 +200,10 @@ def _run(plan, strategy, folder, log, started, extra_callbacks):
     train_data, validation_data, test_data = make_pipelines(
         model, splits, plan.recipe, plan.batch_size, config.seed, config.steps_per_epoch
     )
+    first_batch = next(iter(test_data))
+    distribution.build_state(model, first_batch)
     if distribution.is_multiworker(strategy):
-        distribution.work_around_multiworker(model, strategy, next(iter(test_data)))
+        distribution.work_around_multiworker(model, first_batch)
     effective = plan.effective_values()
     if record is None:
         recorded = dict(effective)

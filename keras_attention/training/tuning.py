@@ -20,7 +20,7 @@ from keras_tuner.src.engine import oracle as oracle_module
 from keras_attention import catalog, layers, models
 from keras_attention.errors import ConfigError, RunError
 from keras_attention.io import progress, run_folder
-from keras_attention.training import assembly
+from keras_attention.training import assembly, distribution
 from keras_attention.training.config import (
     TrainConfig,
     resolve,
@@ -212,10 +212,13 @@ class AttentionHyperModel(keras_tuner.HyperModel):
         """Trains a trial's model on the pipelines of training (their labels follow the
         trial's outputs, which vary with the auxiliary positions)."""
         plan = resolve(self.trial_config(hp))
-        train_data, validation_data, _ = assembly.make_pipelines(
+        train_data, validation_data, test_data = assembly.make_pipelines(
             model, self.splits, plan.recipe, plan.batch_size, self.seed, self.steps_per_epoch
         )
         kwargs.setdefault("epochs", plan.epochs)
+        # Shapes from the unshuffled test pipeline: a first iterator over the training one
+        # would take its first order of the examples from the first epoch.
+        distribution.build_state(model, next(iter(test_data)))
         return model.fit(
             train_data,
             validation_data=validation_data,
