@@ -61,6 +61,8 @@ def batch1(content):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     try:
+        if export.xnnpack_aborts(content):  # it would take this process with it
+            raise RuntimeError("XNNPACK aborts preparing it")
         interpreter = export.batch1_interpreter(content, num_threads=2)
         interpreter.runtime = "xnnpack"
     except RuntimeError as error:
@@ -145,7 +147,10 @@ def block_table(blocks, epochs, repeats):
             f"{' / '.join(timing(*speed[files[n]]) for n in names)} |",
             flush=True,
         )
-    print("\n*: XNNPACK declined the model when preparing it; LiteRT's built-in kernels ran it.")
+    print(
+        "\n*: XNNPACK declined the model (or aborted the process) preparing it; LiteRT's "
+        "built-in kernels ran it."
+    )
 
 
 def main(argv=None):

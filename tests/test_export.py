@@ -386,3 +386,26 @@ def test_full_int8_of_a_network_trained_on_digits(tmp_path):
     ):
         measured = float(np.mean(np.argmax(run(), -1) == labels))
         assert measured == pytest.approx(accuracy[name], abs=1e-9), name
+
+
+# A full-int8 CBAM-ResNet-8 trained 8 epochs on the digits (`export_run` of
+# `TrainConfig(model="cifar_resnet8", attention="cbam", dataset="digits", epochs=8)`): LiteRT's
+# XNNPACK delegate aborts the process preparing it (ai-edge-litert 2.3).
+XNNPACK_ABORTS = os.path.join(
+    os.path.dirname(__file__), "fixtures", "cbam_resnet8_digits_full_int8.tflite"
+)
+
+
+def test_a_model_that_aborts_xnnpack_runs_on_the_builtin_kernels_instead():
+    with open(XNNPACK_ABORTS, "rb") as handle:
+        content = handle.read()
+    assert export.xnnpack_aborts(content)
+    interpreter, runtime = export.tflite_interpreter(content)
+    assert runtime.startswith("builtin (XNNPACK aborts the process")
+    images = np.random.default_rng(0).integers(0, 17, (3, 8, 8, 1)).astype("uint8")
+    logits = export.run_tflite(interpreter, images)
+    assert logits.shape == (3, 10) and np.isfinite(logits).all()
+    float_model = export.convert_tflite(
+        keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    )
+    assert not export.xnnpack_aborts(float_model)

@@ -28,6 +28,7 @@ from keras_attention.formats.tflite import (
     run_tflite,
     tflite_interpreter,
     tflite_ops,
+    xnnpack_aborts,
     xnnpack_partitions,
 )
 from keras_attention.formats.writers import (

@@ -7,6 +7,8 @@ op fails with an error naming the op and the layer it comes from.
 
 import contextlib
 import re
+import subprocess
+import sys
 import tempfile
 
 import keras
@@ -239,12 +241,47 @@ def _all_layers(model):
             yield from _all_layers(layer)
 
 
+# Prepares a TFLite model read from stdin with LiteRT's default runtime (XNNPACK delegate).
+_XNNPACK_PROBE = (
+    "import sys\n"
+    "from ai_edge_litert.interpreter import Interpreter\n"
+    "Interpreter(model_content=sys.stdin.buffer.read()).allocate_tensors()\n"
+)
+
+
+def xnnpack_aborts(content):
+    """Whether preparing the TFLite model `content` with LiteRT's XNNPACK delegate kills the
+    process. On some int8 graphs that it cannot build (a full-int8 CBAM-ResNet-8 trained on the
+    digits), ai-edge-litert 2.3's delegate frees memory twice on its way out and the C library
+    aborts the process: no exception to catch. So a child process prepares it first."""
+    result = subprocess.run(
+        [sys.executable, "-c", _XNNPACK_PROBE], input=content, capture_output=True, timeout=600
+    )
+    return result.returncode < 0  # killed by a signal; a clean refusal is an exception
+
+
 def tflite_interpreter(content):
     """`(interpreter, runtime)`: LiteRT's default runtime (built-in kernels with the XNNPACK
     delegate), or the built-in kernels alone where XNNPACK fails to prepare the model (it
-    rejects some int8 quantization parameters that the built-in kernels accept)."""
+    rejects some int8 quantization parameters that the built-in kernels accept) or aborts the
+    process preparing it (`xnnpack_aborts`, tried for full-integer models)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    def builtin():
+        interpreter = Interpreter(
+            model_content=content,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        )
+        interpreter.allocate_tensors()
+        return interpreter
+
+    interpreter = builtin()
+    full_integer = interpreter.get_output_details()[0]["dtype"] == np.int8
+    if full_integer and xnnpack_aborts(content):
+        return interpreter, (
+            "builtin (XNNPACK aborts the process preparing this int8 model, a LiteRT bug: "
+            "run it without the XNNPACK delegate)"
+        )
     try:
         with quiet.silenced_stderr():
             interpreter = Interpreter(model_content=content)
@@ -254,12 +291,7 @@ def tflite_interpreter(content):
         if "XNNPACK" not in str(error):
             raise
         reason = str(error).strip().splitlines()[0]
-    interpreter = Interpreter(
-        model_content=content,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    )
-    interpreter.allocate_tensors()
-    return interpreter, f"builtin (XNNPACK declined: {reason})"
+    return builtin(), f"builtin (XNNPACK declined: {reason})"
 
 
 def tflite_ops(interpreter):
