@@ -275,10 +275,15 @@ def tflite_interpreter(content):
         interpreter.allocate_tensors()
         return interpreter
 
-    interpreter = builtin()
-    full_integer = interpreter.get_output_details()[0]["dtype"] == np.int8
+    # The output's dtype is known before any tensor is allocated: an int8 output is a
+    # full-integer model.
+    unprepared = Interpreter(
+        model_content=content,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    full_integer = unprepared.get_output_details()[0]["dtype"] == np.int8
     if full_integer and xnnpack_aborts(content):
-        return interpreter, (
+        return builtin(), (
             "builtin (XNNPACK aborts the process preparing this int8 model, a LiteRT bug: "
             "run it without the XNNPACK delegate)"
         )
