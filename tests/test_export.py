@@ -169,6 +169,28 @@ def test_every_block_is_integer_only_in_full_int8_and_keeps_its_outputs(name, ra
     assert np.abs(got - expected).max() <= 0.05 * np.abs(expected).max(), name
 
 
+@pytest.mark.slow
+def test_sge_full_int8_runs_where_a_group_barely_varies(randomize_weights):
+    """A group whose similarity map barely varies (its std far below the other group's):
+    SGE's int8 DIV by `std + epsilon` failed at invoke there (`div.cc: data[i] != zero_point`,
+    a divisor rounded to zero; met in an SGE-ResNet-8 trained on the digits); its factor is now
+    a product by RSQRT. The group's normalised map is ill-conditioned on one int8 scale, hence
+    the wider tolerance (measured: 14% of the range)."""
+    inputs = keras.Input((12, 10, 8))
+    block = layers.get("sge", groups=2)
+    pooled = keras.layers.GlobalAveragePooling2D()(block(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(5)(pooled))
+    randomize_weights(block)
+    x = _inputs((12, 10, 8), count=16)
+    x[..., :4] *= 10
+    x[..., 4:] = 0.5 + 0.001 * x[..., 4:]
+    content = export.convert_tflite(model, "full_int8", list(x))
+    assert integer_islands(content) == []
+    expected = model.predict(x, verbose=0)
+    got = run_tflite_file(content, x, builtin_only=True)
+    assert np.abs(got - expected).max() <= 0.2 * np.abs(expected).max()
+
+
 @pytest.mark.parametrize(
     "name,kwargs",
     [(name, {"groups": 4} if name == "sge" else {}) for name in layers.names()]

@@ -462,6 +462,10 @@ def _safe_standardize(v, axes, epsilon, gamma=None, beta=None):
 
 def bounded(vector):
     """`(vector / s, s)` with `s = max(max |vector|, 1)` per sample: the products of a pooled
-    `(batch, channels)` vector with the feature map then stay finite."""
+    `(batch, channels)` vector with the feature map then stay finite. In a full-integer
+    converter's trace `(vector, None)`: an integer tensor cannot overflow, and the division
+    would be an int8 DIV, which fails at invoke on a divisor rounded to zero."""
+    if tracing_for_integer_converter():
+        return vector, None
     scale = ops.maximum(ops.max(ops.abs(vector), axis=-1, keepdims=True), 1.0)
     return vector / scale, scale

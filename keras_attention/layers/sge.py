@@ -3,7 +3,12 @@ from keras import ops
 
 from keras_attention.layers.base import AttentionBlock, check_integer, check_number, layer_label
 from keras_attention.layers.grouping import GroupMaps, check_groups, grouped_saliency
-from keras_attention.layers.pooling import bounded, global_pool, spatial_moments
+from keras_attention.layers.pooling import (
+    bounded,
+    global_pool,
+    integer_moments,
+    spatial_moments,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -52,12 +57,25 @@ class SGE(GroupMaps, AttentionBlock):
         # cannot overflow); the normalisation is the same up to epsilon's scale.
         pooled, pooled_scale = bounded(global_pool(stats, "avg", self.data_format))
         similarity = grouped_saliency(stats, pooled, self.groups, self.data_format, reduce="sum")
-        mean, scale, variance = spatial_moments(similarity, self.data_format, keepdims=True)
-        epsilon = self.epsilon / (self.channel_map(pooled_scale) * scale)
         # weight * (t - mean) / std + bias as one affine map of t, its factors per group
         # (one product and one sum over the map, not four operations).
         weight = self.channel_map(self.group_weight[None, :])
-        factor = weight / (scale * (ops.sqrt(variance) + epsilon))
+        moments = integer_moments(similarity, self.data_format)
+        if moments is not None:
+            # A full-integer converter's trace (the pooled vector is not rescaled there):
+            # 1 / sqrt(variance + epsilon^2) for 1 / (std + epsilon), a product by RSQRT, not an
+            # int8 DIV, which fails at invoke where a group's std rounds to zero (a trained
+            # SGE-ResNet-8 on the digits); the two differ only where the std is within a few
+            # epsilon (1e-5) of zero, below what an integer map resolves.
+            mean, variance = moments
+            factor = weight * ops.rsqrt(variance + self.epsilon**2)
+        else:
+            mean, scale, variance = spatial_moments(similarity, self.data_format, keepdims=True)
+            if pooled_scale is not None:
+                epsilon = self.epsilon / (self.channel_map(pooled_scale) * scale)
+            else:  # a full-integer trace of an unknown spatial size: nothing rescaled
+                epsilon = self.epsilon / scale
+            factor = weight / (scale * (ops.sqrt(variance) + epsilon))
         shift = self.channel_map(self.group_bias[None, :]) - mean * factor
         maps = ops.sigmoid(similarity * factor + shift)
         return {"spatial": maps}

@@ -77,7 +77,8 @@ class SquashSpatialAttention(GroupMaps, AttentionBlock):
         # stay finite; the saliency is scaled back (huge values give +-inf, never NaN).
         squashed, scale = bounded(self.squash_pool(stats))
         saliency = grouped_saliency(stats, squashed, self.groups, self.data_format, reduce="mean")
-        saliency = saliency * self.channel_map(scale)
+        if scale is not None:
+            saliency = saliency * self.channel_map(scale)
         maps = ops.sigmoid(self.norm(saliency, training=training))
         return {"spatial": maps}
 
