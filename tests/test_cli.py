@@ -16,6 +16,7 @@ from keras_attention import catalog, cli, recipes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
+COMMAND = (sys.executable, "-m", "keras_attention")
 
 
 def _run(args, cwd=ROOT, timeout=600, **env):
@@ -124,6 +125,56 @@ def test_train_prints_what_it_is_about_to_do_then_the_result(finished_run):
         assert line in out, out
     assert out.index("model     ") < out.index("test accuracy")
     assert result.stderr == "", result.stderr  # no TensorFlow start-up noise
+
+
+def _digit_files(folder, count=6):
+    from keras_attention import data
+
+    splits = data.load("digits")
+    paths, labels = [], []
+    for i, (image, label) in enumerate(splits.test.take(count).as_numpy_iterator()):
+        path = folder / f"digit{i}.png"
+        Image.fromarray(image[..., 0]).save(path)
+        paths.append(str(path))
+        labels.append(str(label))
+    return paths, labels
+
+
+@pytest.mark.slow
+def test_predict_evaluate_and_load_run(finished_run, tmp_path):
+    from keras_attention import data, load_run
+
+    trained, _ = finished_run
+
+    paths, _ = _digit_files(tmp_path)
+    result = _run([*COMMAND, "predict", str(trained), *paths, "--top-k", "2"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == len(paths) and all(
+        line.startswith(p) for line, p in zip(lines, paths, strict=True)
+    )
+    run = load_run(str(trained))
+    assert run.labels == tuple(str(i) for i in range(10))
+    assert run.preprocessing["raw_shape"] == [8, 8, 1] and run.preprocessing["image_size"] == [
+        16,
+        16,
+    ]
+    assert len(run.preprocessing["mean"]) == 1 and run.preprocessing["scale"] == "x / 255"
+    predicted = run.predict(paths, top_k=2)
+    for line, classes in zip(
+        lines, predicted, strict=True
+    ):  # the command line says what Python says
+        assert line.split(": ", 1)[1].split(", ")[0].split(" ")[0] == classes[0][0]
+    # The model takes normalised images: the run's own preprocessing gives its predictions.
+    x = data.pipeline(data.load("digits", 16).test.take(6), run.info, run.augmentation)
+    logits = run.model.predict(next(iter(x))[0], verbose=0)
+    assert [c[0][0] for c in predicted] == [str(i) for i in np.argmax(logits, -1)]
+    assert sum(p for _, p in run.predict(paths, top_k=10)[0]) == pytest.approx(1.0)
+    metrics = json.loads((trained / "metrics.json").read_text())
+    result = _run([*COMMAND, "evaluate", str(trained)])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"test accuracy {metrics['accuracy']:.4f}" in result.stdout
+    assert "on 360 images of digits" in result.stdout
 
 
 @pytest.mark.slow

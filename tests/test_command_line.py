@@ -281,65 +281,6 @@ def test_the_same_command_twice_gives_the_same_run_and_a_pipe_gets_one_line_per_
     assert again.returncode == 0 and "run complete" in again.stdout
 
 
-# --- using what was trained ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("trained") / "run"
-    result = _run([*QUICK, "--epochs", "3", "--output-dir", str(run_dir), "--progress", "0"])
-    assert result.returncode == 0, result.stderr[-2000:]
-    return run_dir
-
-
-def _digit_files(folder, count=6):
-    from PIL import Image
-
-    splits = data.load("digits")
-    paths, labels = [], []
-    for i, (image, label) in enumerate(splits.test.take(count).as_numpy_iterator()):
-        path = folder / f"digit{i}.png"
-        Image.fromarray(image[..., 0]).save(path)
-        paths.append(str(path))
-        labels.append(str(label))
-    return paths, labels
-
-
-@pytest.mark.slow
-def test_predict_evaluate_and_load_run(trained, tmp_path):
-    from keras_attention import load_run
-
-    paths, _ = _digit_files(tmp_path)
-    result = _run(["predict", str(trained), *paths, "--top-k", "2"])
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == len(paths) and all(
-        line.startswith(p) for line, p in zip(lines, paths, strict=True)
-    )
-    run = load_run(str(trained))
-    assert run.labels == tuple(str(i) for i in range(10))
-    assert run.preprocessing["raw_shape"] == [8, 8, 1] and run.preprocessing["image_size"] == [
-        16,
-        16,
-    ]
-    assert len(run.preprocessing["mean"]) == 1 and run.preprocessing["scale"] == "x / 255"
-    predicted = run.predict(paths, top_k=2)
-    for line, classes in zip(
-        lines, predicted, strict=True
-    ):  # the command line says what Python says
-        assert line.split(": ", 1)[1].split(", ")[0].split(" ")[0] == classes[0][0]
-    # The model takes normalised images: the run's own preprocessing gives its predictions.
-    x = data.pipeline(data.load("digits", 16).test.take(6), run.info, run.augmentation)
-    logits = run.model.predict(next(iter(x))[0], verbose=0)
-    assert [c[0][0] for c in predicted] == [str(i) for i in np.argmax(logits, -1)]
-    assert sum(p for _, p in run.predict(paths, top_k=10)[0]) == pytest.approx(1.0)
-    metrics = json.loads((trained / "metrics.json").read_text())
-    result = _run(["evaluate", str(trained)])
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"test accuracy {metrics['accuracy']:.4f}" in result.stdout
-    assert "on 360 images of digits" in result.stdout
-
-
 def test_models_build_has_the_defaults_of_each_family():
     from keras_attention import models
 
