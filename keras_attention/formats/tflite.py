@@ -105,9 +105,57 @@ def convert_tflite(model, mode="float32", representative_inputs=None):
     with _tflite_converter(model, mode, representative_inputs) as (converter, model):
         try:
             with quiet.silenced_stderr():
+                if mode == "full_int8":
+                    return _quantize_with_ranges(converter)
                 return converter.convert()
         except Exception as error:  # the converter raises ConverterError and others
             raise _explain_unsupported(error, model) from error
+
+
+# The narrowest calibrated range a full-integer model quantizes a tensor to (`_widen_ranges`).
+NARROWEST_RANGE = 2.0**-8
+
+
+def _quantize_with_ranges(converter):
+    """The full-integer model of `converter` (as `_tflite_converter` sets it up), made in the
+    steps of its own `convert()`: calibration alone, then TensorFlow's MLIR quantizer, with
+    each calibrated range widened to at least `NARROWEST_RANGE` in between (`_widen_ranges`).
+    These are the steps `tf.lite.experimental.QuantizationDebugger` takes too."""
+    from tensorflow.lite.python.convert import mlir_quantize
+
+    converter._experimental_calibrate_only = True
+    calibrated = converter.convert()
+    return mlir_quantize(
+        _widen_ranges(calibrated),
+        input_data_type=converter.inference_input_type,
+        output_data_type=converter.inference_output_type,
+    )
+
+
+def _widen_ranges(calibrated):
+    """The calibrated float model `calibrated` with each tensor's recorded range widened,
+    around its centre, to `NARROWEST_RANGE` where it is narrower. A tensor that held one value
+    on every calibration image (a dead unit of a narrow MLP: the single hidden unit of CBAM's
+    MLP on ResNet-8's 16 channels, reduction 16) otherwise gets a scale near zero; the
+    requantization of the op that writes it is then far beyond the 256 XNNPACK takes, and
+    LiteRT's XNNPACK delegate declines the model or aborts the process preparing it
+    (ai-edge-litert 2.3: a CBAM-ResNet-8 trained on the digits). Values in such a range keep a
+    step of `NARROWEST_RANGE / 255` (1.5e-5). TensorFlow's own reader and writer of TFLite's
+    flatbuffer schema."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            ranges = tensor.quantization
+            if ranges is None or ranges.min is None or ranges.max is None:
+                continue
+            low, high = float(np.min(ranges.min)), float(np.max(ranges.max))
+            if high - low < NARROWEST_RANGE:
+                centre = (low + high) / 2
+                ranges.min = [centre - NARROWEST_RANGE / 2]
+                ranges.max = [centre + NARROWEST_RANGE / 2]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
 def _saved_model_for_conversion(model, directory):
@@ -175,7 +223,9 @@ def quantization_report(model, representative_inputs):
     much more where a per-tensor scale is too coarse for the values). Returns
     `{"layers": [{layer, op, tensor, rmse_over_scale}, ...] (worst first), "by_layer":
     {Keras layer: worst rmse_over_scale}, "blocks": {attention block: worst}}`; an op is
-    given to the Keras layer whose name its tensor name holds.
+    given to the Keras layer whose name its tensor name holds. The debugger quantizes from its
+    own calibration, without `convert_tflite`'s widening of zero-width ranges
+    (`NARROWEST_RANGE`): an op that writes such a tensor is measured at its unwidened scale.
     """
     import csv
     import io
