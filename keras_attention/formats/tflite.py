@@ -116,17 +116,20 @@ def convert_tflite(model, mode="float32", representative_inputs=None):
 NARROWEST_RANGE = 2.0**-8
 
 
-def _quantize_with_ranges(converter):
+def _quantize_with_ranges(converter, debug=False):
     """The full-integer model of `converter` (as `_tflite_converter` sets it up), made in the
     steps of its own `convert()`: calibration alone, then TensorFlow's MLIR quantizer, with
     each calibrated range widened to at least `NARROWEST_RANGE` in between (`_widen_ranges`).
-    These are the steps `tf.lite.experimental.QuantizationDebugger` takes too."""
+    With `debug`, the same quantization as `tf.lite.experimental.QuantizationDebugger` wants
+    it: float input and output, a NumericVerify op after each quantized op."""
     from tensorflow.lite.python.convert import mlir_quantize
 
     converter._experimental_calibrate_only = True
-    calibrated = converter.convert()
+    calibrated = _widen_ranges(converter.convert())
+    if debug:
+        return mlir_quantize(calibrated, enable_numeric_verify=True)
     return mlir_quantize(
-        _widen_ranges(calibrated),
+        calibrated,
         input_data_type=converter.inference_input_type,
         output_data_type=converter.inference_output_type,
     )
@@ -223,9 +226,8 @@ def quantization_report(model, representative_inputs):
     much more where a per-tensor scale is too coarse for the values). Returns
     `{"layers": [{layer, op, tensor, rmse_over_scale}, ...] (worst first), "by_layer":
     {Keras layer: worst rmse_over_scale}, "blocks": {attention block: worst}}`; an op is
-    given to the Keras layer whose name its tensor name holds. The debugger quantizes from its
-    own calibration, without `convert_tflite`'s widening of zero-width ranges
-    (`NARROWEST_RANGE`): an op that writes such a tensor is measured at its unwidened scale.
+    given to the Keras layer whose name its tensor name holds. The debugger runs the model
+    quantized as `convert_tflite` quantizes it (`_quantize_with_ranges`).
     """
     import csv
     import io
@@ -234,16 +236,16 @@ def quantization_report(model, representative_inputs):
 
     with _tflite_converter(model, "full_int8", representative_inputs) as (converter, float32):
         with quiet.silenced_stderr():
+            debug_model = _quantize_with_ranges(converter, debug=True)
             debugger = tf.lite.experimental.QuantizationDebugger(
-                converter=converter,
+                quant_debug_model_content=debug_model,
                 debug_dataset=_samples(representative_inputs, float32.inputs[0].dtype),
             )
             # The debugger's interpreter applies XNNPACK, which declines some int8 graphs when
-            # it prepares them (CBAM's: "failed to create XNNPACK runtime") and has no option
-            # for it; its model runs on TFLite's own kernels instead, the reference the
-            # measure is meant for.
+            # it prepares them and has no option for it; its model runs on TFLite's own
+            # kernels instead, the reference the measure is meant for.
             debugger._quant_interpreter = tf.lite.Interpreter(
-                model_content=debugger.quant_model,
+                model_content=debug_model,
                 experimental_op_resolver_type=(
                     tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
                 ),
@@ -317,23 +319,16 @@ def tflite_interpreter(content):
     process preparing it (`xnnpack_aborts`, tried for full-integer models)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    def builtin():
-        interpreter = Interpreter(
-            model_content=content,
-            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-        )
-        interpreter.allocate_tensors()
-        return interpreter
-
-    # The output's dtype is known before any tensor is allocated: an int8 output is a
-    # full-integer model.
-    unprepared = Interpreter(
+    builtin = Interpreter(
         model_content=content,
         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
     )
-    full_integer = unprepared.get_output_details()[0]["dtype"] == np.int8
+    # The output's dtype is known before any tensor is allocated: an int8 output is a
+    # full-integer model. The built-in interpreter is allocated only where it is used.
+    full_integer = builtin.get_output_details()[0]["dtype"] == np.int8
     if full_integer and xnnpack_aborts(content):
-        return builtin(), (
+        builtin.allocate_tensors()
+        return builtin, (
             "builtin (XNNPACK aborts the process preparing this int8 model, a LiteRT bug: "
             "run it without the XNNPACK delegate)"
         )
@@ -346,7 +341,8 @@ def tflite_interpreter(content):
         if "XNNPACK" not in str(error):
             raise
         reason = str(error).strip().splitlines()[0]
-    return builtin(), f"builtin (XNNPACK declined: {reason})"
+    builtin.allocate_tensors()
+    return builtin, f"builtin (XNNPACK declined: {reason})"
 
 
 def tflite_ops(interpreter):
